@@ -1,0 +1,41 @@
+"""The canonical data point every adapter produces and every store accepts.
+
+A ``Point`` maps one-to-one onto an InfluxDB line-protocol line and onto one row of the
+DuckDB table named after its measurement: ``tags`` are identity (strings), ``fields`` are
+values whose names carry their unit (``power_w``, ``energy_import_wh``), ``time_ns`` is UTC
+nanoseconds since the epoch.
+
+Numbers are always ``float`` (an integer reading and a fractional one of the same field must
+not become two column types), so a field value is ``float``, ``bool`` or ``str``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = ["FieldValue", "Point", "series_key"]
+
+FieldValue = float | bool | str
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, FieldValue]
+    time_ns: int
+
+    @property
+    def time(self) -> datetime:
+        """The point's time as an aware UTC datetime (microsecond precision)."""
+        return datetime.fromtimestamp(self.time_ns / 1e9, tz=UTC)
+
+    @property
+    def series(self) -> str:
+        return series_key(self.tags)
+
+
+def series_key(tags: dict[str, str]) -> str:
+    """A stable identity for a tag set: ``k1=v1,k2=v2`` with keys sorted."""
+    return ",".join(f"{key}={tags[key]}" for key in sorted(tags))

@@ -1,0 +1,161 @@
+"""The generic query primitives every store answers, as plain values.
+
+* **aggregate**: one field of one measurement, reduced by a function over windows of
+  ``every_ns`` (aligned to the Unix epoch, as InfluxQL aligns ``GROUP BY time()``) inside
+  ``[start_ns, end_ns)``, grouped by tags, filtered by tag values. Empty windows are omitted.
+* **latest**: the last value of each field for every series (entity).
+* **catalog**: measurements with their fields, tag keys, series and devices with last-seen.
+
+Semantics both stores implement identically (the conformance suite checks):
+
+* ``first``/``last`` are by time; ``percentile`` is nearest-rank like InfluxQL's
+  ``PERCENTILE()``: the value at rank ``floor(n * p / 100 + 0.5)`` of the sorted values.
+* ``increase`` is for cumulative counters: per series, the sum of the differences between
+  consecutive readings whose later reading lies in the window; a decrease is a counter reset
+  and the reading after it counts from zero (Prometheus ``increase()``, Home Assistant
+  ``total_increasing``). The reading just before ``start_ns`` (looked up to
+  ``counter_lookback_ns`` back) anchors the first window, so hourly increases add up to the
+  daily one. Series are computed apart, then summed per group.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hub.points import FieldValue
+
+__all__ = [
+    "FUNCTIONS",
+    "AggregateQuery",
+    "Bucket",
+    "Catalog",
+    "DeviceInfo",
+    "LatestQuery",
+    "LatestRow",
+    "MeasurementInfo",
+    "SeriesResult",
+    "parse_duration_ns",
+]
+
+Function = Literal["mean", "sum", "min", "max", "count", "first", "last", "increase", "percentile"]
+FUNCTIONS: tuple[str, ...] = Function.__args__  # type: ignore[attr-defined]
+
+_DURATION = re.compile(r"(\d+)(ns|us|ms|s|m|h|d|w)")
+_UNIT_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+    "w": 604_800_000_000_000,
+}
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def parse_duration_ns(text: str) -> int:
+    """``15m``, ``1h``, ``1d``, ``1h30m`` to nanoseconds; ``ValueError`` names the format."""
+    position, total = 0, 0
+    for match in _DURATION.finditer(text):
+        if match.start() != position:
+            break
+        total += int(match.group(1)) * _UNIT_NS[match.group(2)]
+        position = match.end()
+    if position != len(text) or total <= 0:
+        raise ValueError(f"{text!r} is not a duration like 15m, 1h or 1d")
+    return total
+
+
+@dataclass(frozen=True)
+class AggregateQuery:
+    measurement: str
+    field: str
+    function: Function
+    start_ns: int
+    end_ns: int
+    every_ns: int | None = None  # None: one window for the whole range
+    group_by: tuple[str, ...] = ()
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tag -> allowed values
+    percentile: float | None = None
+    counter_lookback_ns: int = _UNIT_NS["d"]
+
+    def __post_init__(self) -> None:
+        for name in (self.measurement, self.field, *self.group_by, *self.where):
+            if not NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid measurement, field or tag name")
+        if self.function not in FUNCTIONS:
+            raise ValueError(f"function {self.function!r} is not one of {', '.join(FUNCTIONS)}")
+        if self.function == "percentile" and not (
+            self.percentile is not None and 0 < self.percentile <= 100
+        ):
+            raise ValueError("percentile needs p in (0, 100]")
+        if self.end_ns <= self.start_ns:
+            raise ValueError("the range is empty: end must be after start")
+        if self.every_ns is not None and self.every_ns <= 0:
+            raise ValueError("every must be a positive duration")
+
+    def window_start(self, time_ns: int) -> int:
+        """The start of the window holding ``time_ns``."""
+        if self.every_ns is None:
+            return self.start_ns
+        return time_ns - time_ns % self.every_ns
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    time_ns: int  # window start
+    value: float | None
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    tags: dict[str, str]  # the group-by tags ("" where a series lacks the tag)
+    buckets: list[Bucket]
+
+
+@dataclass(frozen=True)
+class LatestQuery:
+    measurement: str
+    fields: tuple[str, ...] = ()  # () means every field
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in (self.measurement, *self.fields, *self.where):
+            if not NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid measurement, field or tag name")
+
+
+@dataclass(frozen=True)
+class LatestRow:
+    tags: dict[str, str]
+    time_ns: int  # the newest time of any returned field
+    fields: dict[str, FieldValue]
+
+
+@dataclass(frozen=True)
+class MeasurementInfo:
+    name: str
+    fields: dict[str, str]  # name -> "float" | "bool" | "str"
+    tag_keys: list[str]
+    series: int
+    points: int
+    first_ns: int | None
+    last_ns: int | None
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    device: str
+    measurement: str
+    first_seen_ns: int
+    last_seen_ns: int
+    points: int
+
+
+@dataclass(frozen=True)
+class Catalog:
+    measurements: list[MeasurementInfo]
+    devices: list[DeviceInfo]

@@ -1,0 +1,403 @@
+"""The embedded default store: one DuckDB file, one table per measurement.
+
+Each table has ``series`` (the canonical tag-set key), ``time`` (``TIMESTAMP_NS``, UTC), one
+``VARCHAR`` column per tag key (with the column comment ``tag``) and one column per field
+(``DOUBLE``, ``BOOLEAN`` or ``VARCHAR``), added as new ones appear. The primary key
+``(series, time)`` makes writes idempotent: a redelivered message updates the row it already
+wrote, and fields written separately for the same instant merge, as InfluxDB merges them.
+Batches go in as Arrow tables (``INSERT ... ON CONFLICT DO UPDATE``), never through
+``executemany``; a batch is one transaction, durable in DuckDB's WAL when ``write`` returns.
+
+DuckDB locks its file: the ingest pipeline and the API share one ``DuckDBStore`` in one
+process, each thread on its own cursor.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from hub.contracts import RefusedPoint
+from hub.errors import QueryError, StoreUnavailable
+from hub.points import FieldValue, Point
+from hub.query import (
+    NAME,
+    AggregateQuery,
+    Bucket,
+    Catalog,
+    DeviceInfo,
+    LatestQuery,
+    LatestRow,
+    MeasurementInfo,
+    SeriesResult,
+)
+
+__all__ = ["DuckDBStore"]
+
+_RESERVED = frozenset({"series", "time"})
+_SQL_TYPE = {float: "DOUBLE", bool: "BOOLEAN", str: "VARCHAR"}
+_ARROW_TYPE = {"DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.string()}
+_KIND = {"DOUBLE": "float", "BOOLEAN": "bool", "VARCHAR": "str"}
+TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
+_AGGREGATES = {
+    "mean": "avg({f})",
+    "sum": "sum({f})",
+    "min": "min({f})",
+    "max": "max({f})",
+    "count": "count({f})",
+    "first": "arg_min({f}, time)",
+    "last": "arg_max({f}, time)",
+    # InfluxQL's nearest rank: sorted[floor(n * p / 100 + 0.5)], 1-based, NULL below rank 1
+    "percentile": "list_sort(list({f}))[floor(count({f}) * {p} / 100 + 0.5)::BIGINT]",
+}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _field_type(value: FieldValue) -> str:
+    return _SQL_TYPE.get(type(value), "DOUBLE")
+
+
+class DuckDBStore:
+    """A :class:`hub.contracts.Store` on one DuckDB file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(path))
+        except duckdb.Error as error:
+            raise StoreUnavailable(f"cannot open DuckDB file {path}: {error}") from error
+        self._path = path
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._columns: dict[str, dict[str, str]] = self._load_schema()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _load_schema(self) -> dict[str, dict[str, str]]:
+        rows = self._con.execute(
+            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
+        ).fetchall()
+        schema: dict[str, dict[str, str]] = defaultdict(dict)
+        for table, column, data_type, comment in rows:
+            schema[table][column] = TAG if comment == "tag" else data_type
+        return dict(schema)
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._con.cursor()
+        return cursor
+
+    def _ensure_columns(
+        self, con: duckdb.DuckDBPyConnection, table: str, wanted: dict[str, str]
+    ) -> dict[str, str]:
+        columns = self._columns.get(table)
+        if columns is None:
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {_quote(table)} (series VARCHAR NOT NULL, "
+                "time TIMESTAMP_NS NOT NULL, PRIMARY KEY (series, time))"
+            )
+            columns = self._columns[table] = {"series": "VARCHAR", "time": "TIMESTAMP_NS"}
+        for column, kind in wanted.items():
+            if column not in columns:
+                sql_type = "VARCHAR" if kind == TAG else kind
+                con.execute(f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(column)} {sql_type}")
+                if kind == TAG:
+                    con.execute(f"COMMENT ON COLUMN {_quote(table)}.{_quote(column)} IS 'tag'")
+                columns[column] = kind
+        return columns
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, points: Sequence[Point]) -> list[RefusedPoint]:
+        refused: list[RefusedPoint] = []
+        by_table: dict[str, dict[tuple[str, int], Point]] = defaultdict(dict)
+        for point in points:
+            problem = self._check_names(point)
+            if problem:
+                refused.append(RefusedPoint(point, problem))
+                continue
+            rows = by_table[point.measurement]
+            key = (point.series, point.time_ns)
+            earlier = rows.get(key)
+            if earlier is not None:  # one row per key per statement: merge fields, later wins
+                point = Point(
+                    point.measurement, point.tags, earlier.fields | point.fields, point.time_ns
+                )
+            rows[key] = point
+        if not by_table:
+            return refused
+        with self._write_lock:
+            con = self._cursor()
+            try:
+                con.execute("BEGIN")
+                for table, rows in by_table.items():
+                    refused += self._write_table(con, table, list(rows.values()))
+                con.execute("COMMIT")
+            except duckdb.Error as error:
+                con.execute("ROLLBACK")
+                self._columns = self._load_schema()
+                raise StoreUnavailable(f"DuckDB write failed: {error}") from error
+        return refused
+
+    @staticmethod
+    def _check_names(point: Point) -> str | None:
+        if not NAME.fullmatch(point.measurement):
+            return f"measurement name {point.measurement!r} is not a valid identifier"
+        for name in (*point.tags, *point.fields):
+            if not NAME.fullmatch(name) or name in _RESERVED:
+                return f"tag or field name {name!r} is reserved or not a valid identifier"
+        clash = point.tags.keys() & point.fields.keys()
+        if clash:
+            return f"{sorted(clash)} used both as tag and field"
+        if not point.fields:
+            return "point has no fields"
+        return None
+
+    def _write_table(
+        self, con: duckdb.DuckDBPyConnection, table: str, points: list[Point]
+    ) -> list[RefusedPoint]:
+        wanted: dict[str, str] = {}
+        for point in points:
+            for key in point.tags:
+                wanted.setdefault(key, TAG)
+            for name, value in point.fields.items():
+                wanted.setdefault(name, _field_type(value))
+        known = self._columns.get(table, {})
+        columns = self._ensure_columns(
+            con, table, {c: t for c, t in wanted.items() if c not in known}
+        )
+        refused: list[RefusedPoint] = []
+        accepted: list[Point] = []
+        for point in points:
+            conflict = next(
+                (
+                    f"field {name!r} is {_KIND.get(columns[name], columns[name])} in "
+                    f"{table!r}, got {type(value).__name__}"
+                    for name, value in point.fields.items()
+                    if columns[name] != _field_type(value)
+                ),
+                None,
+            )
+            if conflict is None and any(columns[key] != TAG for key in point.tags):
+                conflict = "a tag key of this point is a field in this measurement"
+            if conflict:
+                refused.append(RefusedPoint(point, conflict))
+            else:
+                accepted.append(point)
+        if accepted:
+            self._insert(con, table, accepted, wanted)
+        return refused
+
+    @staticmethod
+    def _insert(
+        con: duckdb.DuckDBPyConnection, table: str, points: list[Point], wanted: dict[str, str]
+    ) -> None:
+        data: dict[str, Any] = {
+            "series": pa.array([p.series for p in points], pa.string()),
+            "time": pa.array([p.time_ns for p in points], pa.timestamp("ns")),
+        }
+        for name, kind in wanted.items():
+            if kind == TAG:
+                data[name] = pa.array([p.tags.get(name) for p in points], pa.string())
+            else:
+                data[name] = pa.array([p.fields.get(name) for p in points], _ARROW_TYPE[kind])
+        batch = pa.table(data)  # noqa: F841  (read by DuckDB's replacement scan below)
+        updates = ", ".join(
+            f"{_quote(f)} = COALESCE(excluded.{_quote(f)}, {_quote(f)})"
+            for f, kind in wanted.items()
+            if kind != TAG
+        )
+        con.execute(
+            f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM batch "
+            f"ON CONFLICT (series, time) DO UPDATE SET {updates}"
+        )
+
+    # -- queries --------------------------------------------------------------------------
+
+    def _where(
+        self, columns: dict[str, str], where: dict[str, tuple[str, ...]]
+    ) -> tuple[list[str], list[Any]] | None:
+        """SQL conditions for tag filters; ``None`` when a filter can match nothing."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for tag, values in where.items():
+            if columns.get(tag) != TAG or not values:
+                return None
+            clauses.append(f"{_quote(tag)} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+        return clauses, params
+
+    def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
+        columns = self._columns.get(query.measurement)
+        if columns is None or columns.get(query.field, TAG) == TAG:
+            return []
+        kind = columns[query.field]
+        if kind != "DOUBLE" and query.function not in ("count", "first", "last"):
+            raise QueryError(
+                f"{query.function} needs a numeric field; {query.field!r} is {_KIND[kind]}"
+            )
+        filters = self._where(columns, query.where)
+        if filters is None:
+            return []
+        clauses, params = filters
+        field = _quote(query.field)
+        groups = [
+            f"COALESCE({_quote(tag)}, '')" if columns.get(tag) == TAG else "''"
+            for tag in query.group_by
+        ]
+        group_cols = [f"{expr} AS g{i}" for i, expr in enumerate(groups)]
+        group_refs = [f"g{i}" for i in range(len(groups))]
+        bucket = (
+            f"(epoch_ns(time) // {query.every_ns}) * {query.every_ns}"
+            if query.every_ns
+            else str(query.start_ns)
+        )
+        conditions = " AND ".join([f"{field} IS NOT NULL", *clauses])
+        if query.function == "increase":
+            sql = f"""
+                WITH src AS (
+                    SELECT time, {", ".join([*group_cols, f"{field} AS v"])},
+                           lag({field}) OVER (PARTITION BY series ORDER BY time) AS prev
+                    FROM {_quote(query.measurement)}
+                    WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+                      AND {conditions}
+                )
+                SELECT {bucket} AS bucket, {
+                ", ".join(
+                    [
+                        *group_refs,
+                        "sum(CASE WHEN prev IS NULL "
+                        "THEN 0 WHEN v >= prev THEN v - prev ELSE v END)",
+                    ]
+                )
+            }
+                FROM src WHERE time >= make_timestamp_ns(?)
+                GROUP BY ALL ORDER BY ALL"""
+            args = [
+                query.start_ns - query.counter_lookback_ns,
+                query.end_ns,
+                *params,
+                query.start_ns,
+            ]
+        else:
+            expression = _AGGREGATES[query.function].format(f=field, p=query.percentile)
+            sql = f"""
+                SELECT {bucket} AS bucket, {", ".join([*group_cols, expression])}
+                FROM {_quote(query.measurement)}
+                WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+                  AND {conditions}
+                GROUP BY ALL ORDER BY ALL"""
+            args = [query.start_ns, query.end_ns, *params]
+        rows = self._cursor().execute(sql, args).fetchall()
+        return _to_series(rows, query.group_by)
+
+    def latest(self, query: LatestQuery) -> list[LatestRow]:
+        columns = self._columns.get(query.measurement)
+        if columns is None:
+            return []
+        tag_keys = [c for c, kind in columns.items() if kind == TAG]
+        fields = [
+            f
+            for f in (query.fields or columns)
+            if f not in _RESERVED and columns.get(f, TAG) != TAG
+        ]
+        filters = self._where(columns, query.where)
+        if not fields or filters is None:
+            return []
+        clauses, params = filters
+        any_value = " OR ".join(f"{_quote(f)} IS NOT NULL" for f in fields)
+        selected = [
+            f"arg_max({_quote(f)}, time) FILTER (WHERE {_quote(f)} IS NOT NULL)" for f in fields
+        ]
+        sql = f"""
+            SELECT {", ".join([*(_quote(t) for t in tag_keys), "epoch_ns(max(time))", *selected])}
+            FROM {_quote(query.measurement)}
+            WHERE ({any_value}) {"AND " + " AND ".join(clauses) if clauses else ""}
+            GROUP BY series, {", ".join([*(_quote(t) for t in tag_keys)]) or "series"}
+            ORDER BY series"""
+        result: list[LatestRow] = []
+        for row in self._cursor().execute(sql, params).fetchall():
+            tags = {k: v for k, v in zip(tag_keys, row, strict=False) if v is not None}
+            values = row[len(tag_keys) + 1 :]
+            result.append(
+                LatestRow(
+                    tags=tags,
+                    time_ns=row[len(tag_keys)],
+                    fields={f: v for f, v in zip(fields, values, strict=True) if v is not None},
+                )
+            )
+        return result
+
+    def catalog(self) -> Catalog:
+        cursor = self._cursor()
+        measurements: list[MeasurementInfo] = []
+        devices: list[DeviceInfo] = []
+        for table, columns in sorted(self._columns.items()):
+            quoted = _quote(table)
+            points, series, first, last = cursor.execute(
+                f"SELECT count(*), count(DISTINCT series), epoch_ns(min(time)), "
+                f"epoch_ns(max(time)) FROM {quoted}"
+            ).fetchone() or (0, 0, None, None)
+            tag_keys = [c for c, kind in columns.items() if kind == TAG]
+            measurements.append(
+                MeasurementInfo(
+                    name=table,
+                    fields={
+                        c: _KIND[kind]
+                        for c, kind in columns.items()
+                        if c not in _RESERVED and kind != TAG
+                    },
+                    tag_keys=tag_keys,
+                    series=series,
+                    points=points,
+                    first_ns=first,
+                    last_ns=last,
+                )
+            )
+            if columns.get("device") == TAG:
+                for device, first_seen, last_seen, count in cursor.execute(
+                    f"SELECT device, epoch_ns(min(time)), epoch_ns(max(time)), count(*) "
+                    f"FROM {quoted} WHERE device IS NOT NULL GROUP BY device ORDER BY device"
+                ).fetchall():
+                    devices.append(DeviceInfo(device, table, first_seen, last_seen, count))
+        return Catalog(measurements, devices)
+
+    def ping(self) -> None:
+        try:
+            self._cursor().execute("SELECT 1").fetchone()
+        except duckdb.Error as error:
+            raise StoreUnavailable(f"DuckDB file {self._path} is not usable: {error}") from error
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._con.close()
+
+
+def _to_series(rows: list[tuple[Any, ...]], group_by: tuple[str, ...]) -> list[SeriesResult]:
+    series: dict[tuple[str, ...], list[Bucket]] = {}
+    for row in rows:
+        key = tuple(row[1 : 1 + len(group_by)])
+        value = row[-1]
+        series.setdefault(key, []).append(
+            Bucket(
+                int(row[0]),
+                float(value)
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else value,
+            )
+        )
+    return [
+        SeriesResult(dict(zip(group_by, key, strict=True)), buckets)
+        for key, buckets in series.items()
+    ]

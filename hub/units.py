@@ -1,0 +1,81 @@
+"""Unit normalization: the one place where a wire unit becomes a canonical one.
+
+Canonical units (DESIGN.md): power W, energy Wh, reactive energy varh, apparent power VA,
+reactive power var, voltage V, current A, frequency Hz, temperature °C (``Cel``), speed m/s,
+distance m, state of charge and ratios %, angle degrees. Adapters never multiply by 1000
+themselves: they call :func:`to_canonical` with the unit the device sent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hub.errors import Rejected
+
+__all__ = ["CANONICAL_UNITS", "Conversion", "to_canonical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """``canonical = value * scale + offset``."""
+
+    unit: str
+    scale: float = 1.0
+    offset: float = 0.0
+
+
+# The conversion table. Keys are the unit strings devices really send (SenML, OCPP 1.6 and
+# 2.0.1, Tasmota, Shelly, AVL systems), including OCPP's misspelt "Celcius".
+CANONICAL_UNITS: dict[str, Conversion] = {
+    "W": Conversion("W"),
+    "kW": Conversion("W", 1e3),
+    "MW": Conversion("W", 1e6),
+    "Wh": Conversion("Wh"),
+    "kWh": Conversion("Wh", 1e3),
+    "MWh": Conversion("Wh", 1e6),
+    "J": Conversion("Wh", 1 / 3600),
+    "varh": Conversion("varh"),
+    "kvarh": Conversion("varh", 1e3),
+    "var": Conversion("var"),
+    "kvar": Conversion("var", 1e3),
+    "VA": Conversion("VA"),
+    "kVA": Conversion("VA", 1e3),
+    "V": Conversion("V"),
+    "kV": Conversion("V", 1e3),
+    "A": Conversion("A"),
+    "mA": Conversion("A", 1e-3),
+    "Hz": Conversion("Hz"),
+    "Cel": Conversion("Cel"),
+    "Celsius": Conversion("Cel"),
+    "Celcius": Conversion("Cel"),
+    "K": Conversion("Cel", 1.0, -273.15),
+    "Fahrenheit": Conversion("Cel", 5 / 9, -32 * 5 / 9),
+    "m/s": Conversion("m/s"),
+    "km/h": Conversion("m/s", 1 / 3.6),
+    "mph": Conversion("m/s", 0.44704),
+    "m": Conversion("m"),
+    "km": Conversion("m", 1e3),
+    "%": Conversion("%"),
+    "Percent": Conversion("%"),
+    "/": Conversion("%", 100.0),  # SenML ratio
+    "deg": Conversion("deg"),
+    "RPM": Conversion("RPM"),
+}
+
+
+def to_canonical(value: float, unit: str, multiplier: int = 0) -> tuple[float, str]:
+    """Convert ``value * 10**multiplier`` in ``unit`` to the canonical unit.
+
+    Raises :class:`Rejected` (``unknown_unit``, ``not_finite``) so an adapter never stores a
+    number whose unit it does not understand.
+    """
+    conversion = CANONICAL_UNITS.get(unit)
+    if conversion is None:
+        raise Rejected("unknown_unit", f"unit {unit!r} is not one the hub converts")
+    if multiplier:
+        value = value * 10.0**multiplier
+    canonical = value * conversion.scale + conversion.offset
+    if not math.isfinite(canonical):
+        raise Rejected("not_finite", f"value {value!r} {unit} is not a finite number")
+    return canonical, conversion.unit
