@@ -38,7 +38,12 @@ def load_adapters(
         )
     adapters: list[Adapter] = []
     for name in wanted:
-        factory: AdapterFactory = found[name].load()
+        try:
+            factory: AdapterFactory = found[name].load()
+        except (ImportError, AttributeError) as error:
+            raise ConfigError(
+                "CITYHUB_INGEST__ADAPTERS", f"adapter {name!r} cannot be loaded: {error}"
+            ) from error
         adapter = factory(options.get(name, {}), env)
         if not isinstance(adapter, Adapter):
             raise ConfigError("CITYHUB_INGEST__ADAPTERS", f"{name!r} does not build an Adapter")

@@ -41,6 +41,8 @@ CANONICAL_UNITS: dict[str, Conversion] = {
     "kvar": Conversion("var", 1e3),
     "VA": Conversion("VA"),
     "kVA": Conversion("VA", 1e3),
+    "VAh": Conversion("VAh"),  # OCPP 2.0.1 Energy.Apparent.*
+    "kVAh": Conversion("VAh", 1e3),
     "V": Conversion("V"),
     "kV": Conversion("V", 1e3),
     "A": Conversion("A"),
@@ -61,6 +63,7 @@ CANONICAL_UNITS: dict[str, Conversion] = {
     "/": Conversion("%", 100.0),  # SenML ratio
     "deg": Conversion("deg"),
     "RPM": Conversion("RPM"),
+    "1": Conversion("1"),  # dimensionless ratio (UCUM "1"): OCPP Power.Factor, 0..1
 }
 
 

@@ -98,16 +98,17 @@ class DuckDBStore:
             cursor = self._local.cursor = self._con.cursor()
         return cursor
 
+    @staticmethod
     def _ensure_columns(
-        self, con: duckdb.DuckDBPyConnection, table: str, wanted: dict[str, str]
-    ) -> dict[str, str]:
-        columns = self._columns.get(table)
-        if columns is None:
+        con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], wanted: dict[str, str]
+    ) -> None:
+        """Create the table and add the ``wanted`` columns it lacks, updating ``columns``."""
+        if not columns:
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {_quote(table)} (series VARCHAR NOT NULL, "
                 "time TIMESTAMP_NS NOT NULL, PRIMARY KEY (series, time))"
             )
-            columns = self._columns[table] = {"series": "VARCHAR", "time": "TIMESTAMP_NS"}
+            columns.update(series="VARCHAR", time="TIMESTAMP_NS")
         for column, kind in wanted.items():
             if column not in columns:
                 sql_type = "VARCHAR" if kind == TAG else kind
@@ -115,7 +116,6 @@ class DuckDBStore:
                 if kind == TAG:
                     con.execute(f"COMMENT ON COLUMN {_quote(table)}.{_quote(column)} IS 'tag'")
                 columns[column] = kind
-        return columns
 
     # -- writing --------------------------------------------------------------------------
 
@@ -139,15 +139,18 @@ class DuckDBStore:
             return refused
         with self._write_lock:
             con = self._cursor()
+            # Schema changes are published to readers only once committed.
+            schema = {table: dict(columns) for table, columns in self._columns.items()}
             try:
                 con.execute("BEGIN")
                 for table, rows in by_table.items():
-                    refused += self._write_table(con, table, list(rows.values()))
+                    columns = schema.setdefault(table, {})
+                    refused += self._write_table(con, table, columns, list(rows.values()))
                 con.execute("COMMIT")
             except duckdb.Error as error:
                 con.execute("ROLLBACK")
-                self._columns = self._load_schema()
                 raise StoreUnavailable(f"DuckDB write failed: {error}") from error
+            self._columns = schema
         return refused
 
     @staticmethod
@@ -165,7 +168,11 @@ class DuckDBStore:
         return None
 
     def _write_table(
-        self, con: duckdb.DuckDBPyConnection, table: str, points: list[Point]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        columns: dict[str, str],
+        points: list[Point],
     ) -> list[RefusedPoint]:
         wanted: dict[str, str] = {}
         for point in points:
@@ -173,10 +180,7 @@ class DuckDBStore:
                 wanted.setdefault(key, TAG)
             for name, value in point.fields.items():
                 wanted.setdefault(name, _field_type(value))
-        known = self._columns.get(table, {})
-        columns = self._ensure_columns(
-            con, table, {c: t for c, t in wanted.items() if c not in known}
-        )
+        self._ensure_columns(con, table, columns, wanted)
         refused: list[RefusedPoint] = []
         accepted: list[Point] = []
         for point in points:
@@ -196,7 +200,7 @@ class DuckDBStore:
             else:
                 accepted.append(point)
         if accepted:
-            self._insert(con, table, accepted, wanted)
+            self._insert(con, table, accepted, {name: columns[name] for name in wanted})
         return refused
 
     @staticmethod

@@ -1,0 +1,250 @@
+"""The ingest pipeline: route, parse, batch, write, then acknowledge.
+
+One worker thread takes the messages the MQTT client hands over, and in batches (up to
+``max_messages`` messages or ``max_age_s`` after the first one arrived):
+
+1. routes each topic to its adapter and parses the payload into canonical points; a message
+   that is too large, owned by no adapter or rejected becomes a dead letter with the reason;
+2. writes the batch's points to the store, which is durable when ``write`` returns; points the
+   store refuses for good become dead letters of their message; while the store is unavailable
+   the batch is retried with backoff and nothing is acknowledged (the broker keeps it);
+3. commits the batch's dead letters;
+4. only then acknowledges the batch's messages, in the order they arrived.
+
+A crash anywhere before step 4 leaves the messages unacknowledged: the broker redelivers them
+and the idempotent store makes the second write a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from hub.contracts import Adapter, Store
+from hub.deadletters import DeadLetter, DeadLetterLog
+from hub.errors import Rejected, StoreUnavailable
+from hub.metrics import HubMetrics
+from hub.points import Point
+from hub.topics import TopicRouter
+
+__all__ = ["BatchLimits", "Inbound", "Pipeline", "SeriesGuard"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One received MQTT message. ``session`` is the connection it came on: an ack is only
+    valid on that connection (after a reconnect the broker redelivers instead)."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_ns: int
+    session: int = 0
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_messages: int = 5000
+    max_points: int = 5000
+    max_age_s: float = 0.05
+    max_payload_bytes: int = 256 * 1024
+
+
+class SeriesGuard:
+    """Caps the number of distinct series per measurement seen by this process, so a flood
+    of new ids cannot explode the store's cardinality."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: dict[str, set[str]] = {}
+
+    def admit(self, point: Point) -> None:
+        seen = self._seen.setdefault(point.measurement, set())
+        key = point.series
+        if key not in seen:
+            if len(seen) >= self._limit:
+                raise Rejected(
+                    "too_many_series",
+                    f"{point.measurement} already has {self._limit} series; new one {key[:120]}",
+                )
+            seen.add(key)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        router: TopicRouter[Adapter],
+        store: Store,
+        deadletters: DeadLetterLog,
+        acknowledge: Callable[[Sequence[Inbound]], None],
+        *,
+        limits: BatchLimits = BatchLimits(),
+        guard: SeriesGuard | None = None,
+        metrics: HubMetrics | None = None,
+    ) -> None:
+        self._router = router
+        self._store = store
+        self._deadletters = deadletters
+        self._acknowledge = acknowledge
+        self._limits = limits
+        self._guard = guard or SeriesGuard(100_000)
+        self._metrics = metrics or HubMetrics()
+        self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_batch_ns = 0
+
+    # -- the MQTT side: called on the client's network thread ------------------------------
+
+    def submit(self, message: Inbound) -> None:
+        self._queue.put(message)
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    # -- the worker -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="cityhub-pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Process what was received, acknowledge it, and stop the worker."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            batch = self._collect()
+            if batch:
+                self.process(batch)
+            elif self._stop.is_set():
+                return
+
+    def _collect(self) -> list[Inbound]:
+        limits = self._limits
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + limits.max_age_s
+        while len(batch) < limits.max_messages:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        self._metrics.queue_depth.set(self._queue.qsize())
+        return batch
+
+    def process(self, batch: Sequence[Inbound]) -> None:
+        """Parse, store, dead-letter and acknowledge one batch (blocking until stored)."""
+        started = time.perf_counter()
+        points: list[Point] = []
+        origins: list[int] = []  # index in batch of each point's message
+        letters: list[DeadLetter] = []
+        outcomes: Counter[tuple[str, str]] = Counter()
+        for index, message in enumerate(batch):
+            adapter = self._router.route(message.topic)
+            name = adapter.name if adapter else ""
+            try:
+                if adapter is None:
+                    raise Rejected(
+                        "no_adapter", f"no adapter subscribes to topic {message.topic!r}"
+                    )
+                if len(message.payload) > self._limits.max_payload_bytes:
+                    raise Rejected(
+                        "too_large",
+                        f"payload of {len(message.payload)} bytes exceeds "
+                        f"{self._limits.max_payload_bytes} (CITYHUB_INGEST__MAX_PAYLOAD_BYTES)",
+                    )
+                parsed = adapter.parse(message.topic, message.payload)
+                for point in parsed:
+                    self._guard.admit(point)
+            except Rejected as rejected:
+                letters.append(_letter(message, name, rejected.reason, rejected.detail))
+                outcomes[name, "dead"] += 1
+                continue
+            except Exception as error:  # an adapter bug must not stop ingestion
+                log.exception("adapter %s failed on topic %s", name, message.topic)
+                letters.append(_letter(message, name, "adapter_error", repr(error)[:500]))
+                outcomes[name, "dead"] += 1
+                continue
+            points.extend(parsed)
+            origins.extend([index] * len(parsed))
+            outcomes[name, "stored"] += 1
+        refused = self._write(points)
+        if refused is None:
+            return  # stopping while the store is down: leave the batch unacknowledged
+        if refused:
+            by_point = {id(point): index for point, index in zip(points, origins, strict=True)}
+            for refusal in refused:
+                message = batch[by_point[id(refusal.point)]]
+                letters.append(_letter(message, "", "store_refused", refusal.reason))
+        self._write_letters(letters)
+        self._acknowledge(batch)
+        self.last_batch_ns = time.time_ns()
+        self._count(points, letters, outcomes, time.perf_counter() - started)
+
+    def _write(self, points: list[Point]) -> list | None:
+        delay = 0.1
+        while True:
+            try:
+                return self._store.write(points) if points else []
+            except StoreUnavailable as error:
+                self._metrics.store_errors.inc()
+                log.warning("store unavailable, retrying in %.1f s: %s", delay, error)
+                if self._stop.wait(delay):
+                    return None
+                delay = min(delay * 2, 10.0)
+
+    def _write_letters(self, letters: list[DeadLetter]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                self._deadletters.append(letters)
+                return
+            except Exception as error:  # sqlite errors (disk full): keep retrying, never ack
+                log.warning("dead-letter log unavailable, retrying in %.1f s: %s", delay, error)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _count(
+        self,
+        points: list[Point],
+        letters: list[DeadLetter],
+        outcomes: Counter[tuple[str, str]],
+        seconds: float,
+    ) -> None:
+        metrics = self._metrics
+        for (adapter, outcome), count in outcomes.items():
+            metrics.messages.labels(adapter, outcome).inc(count)
+        for measurement, count in Counter(p.measurement for p in points).items():
+            metrics.points.labels(measurement).inc(count)
+        for reason, count in Counter(letter.reason for letter in letters).items():
+            metrics.dead_letters.labels(reason).inc(count)
+        metrics.batch_seconds.observe(seconds)
+
+
+def _letter(message: Inbound, adapter: str, reason: str, detail: str) -> DeadLetter:
+    return DeadLetter(
+        topic=message.topic,
+        payload=message.payload,
+        adapter=adapter,
+        reason=reason,
+        detail=detail,
+        received_ns=message.received_ns,
+    )
