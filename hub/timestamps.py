@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from hub.errors import Rejected
 
-__all__ = ["Clock", "TimePolicy", "epoch_to_ns", "iso_to_ns", "to_ns"]
+__all__ = ["NS_PER_S", "Clock", "TimePolicy", "epoch_to_ns", "iso_to_ns", "to_ns"]
 
 NS_PER_S = 1_000_000_000
 # Magnitude limits: 1e11 s is year 5138, 1e14 ms and 1e17 us likewise.
@@ -68,7 +68,7 @@ def to_ns(value: float | int | str, zone: ZoneInfo) -> int:
     if isinstance(value, int | float):
         return epoch_to_ns(value)
     stripped = value.strip()
-    if stripped.isdigit():
+    if stripped.isascii() and stripped.isdigit():
         return epoch_to_ns(int(stripped))
     return iso_to_ns(stripped, zone)
 
