@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from hub.errors import ConfigError
 
@@ -129,7 +130,7 @@ class EmbeddedBroker:
         self.port = port or free_port()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._broker = None
+        self._broker: Any = None
 
     def start(self) -> EmbeddedBroker:
         from amqtt.broker import Broker

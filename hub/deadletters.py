@@ -71,7 +71,8 @@ class DeadLetterLog:
     def _filters(
         self, adapter: str | None, reason: str | None, start_ns: int | None, end_ns: int | None
     ) -> tuple[str, list[object]]:
-        clauses, params = ["1 = 1"], []
+        clauses: list[str] = ["1 = 1"]
+        params: list[object] = []
         for clause, value in (
             ("adapter = ?", adapter),
             ("reason = ?", reason),

@@ -20,8 +20,9 @@ Semantics both stores implement identically (the conformance suite checks):
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from hub.points import FieldValue
@@ -78,7 +79,9 @@ class AggregateQuery:
     end_ns: int
     every_ns: int | None = None  # None: one window for the whole range
     group_by: tuple[str, ...] = ()
-    where: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tag -> allowed values
+    where: dict[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=dict
+    )  # tag -> allowed values
     percentile: float | None = None
     counter_lookback_ns: int = _UNIT_NS["d"]
 
@@ -120,7 +123,7 @@ class SeriesResult:
 class LatestQuery:
     measurement: str
     fields: tuple[str, ...] = ()  # () means every field
-    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    where: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in (self.measurement, *self.fields, *self.where):

@@ -59,7 +59,6 @@ class Hub:
             self._acknowledge,
             limits=BatchLimits(
                 max_messages=ingest.batch_max_messages,
-                max_points=ingest.batch_max_points,
                 max_age_s=ingest.batch_max_age_ms / 1000,
                 max_payload_bytes=ingest.max_payload_bytes,
             ),

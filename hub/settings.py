@@ -42,8 +42,8 @@ class MqttSettings(BaseModel):
     shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
     session_expiry_s: int = Field(7 * 86400, ge=60)  # how long the broker keeps our backlog
     keepalive_s: int = Field(30, ge=5)
-    reconnect_min_s: float = Field(0.5, gt=0)
-    reconnect_max_s: float = Field(30.0, gt=0)
+    reconnect_min_s: int = Field(1, ge=1)
+    reconnect_max_s: int = Field(30, ge=1)
     receive_maximum: int = Field(10000, ge=1, le=65535)  # unacked QoS 1 messages in flight
 
 
@@ -63,7 +63,6 @@ class StoreSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
-    batch_max_points: int = Field(5000, ge=1)
     batch_max_messages: int = Field(5000, ge=1)
     batch_max_age_ms: int = Field(50, ge=1)
     max_payload_bytes: int = Field(256 * 1024, ge=64)

@@ -72,7 +72,7 @@ def aggregate(
         query = AggregateQuery(
             measurement=measurement,
             field=field,
-            function=fn,  # type: ignore[arg-type]  (validated by AggregateQuery)
+            function=fn,  # type: ignore[arg-type]
             start_ns=start_ns,
             end_ns=end_ns,
             every_ns=every_ns,

@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -145,7 +145,7 @@ class MqttSource:
         self._deliver(
             Inbound(
                 message.topic,
-                message.payload,
+                cast(bytes, message.payload),
                 message.mid,
                 message.qos,
                 time.time_ns(),

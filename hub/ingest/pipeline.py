@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hub.contracts import Adapter, Store
+from hub.contracts import Adapter, RefusedPoint, Store
 from hub.deadletters import DeadLetter, DeadLetterLog
 from hub.errors import Rejected, StoreUnavailable
 from hub.metrics import HubMetrics
@@ -53,7 +53,6 @@ class Inbound:
 @dataclass(frozen=True)
 class BatchLimits:
     max_messages: int = 5000
-    max_points: int = 5000
     max_age_s: float = 0.05
     max_payload_bytes: int = 256 * 1024
 
@@ -199,7 +198,7 @@ class Pipeline:
         self.last_batch_ns = time.time_ns()
         self._count(points, letters, outcomes, time.perf_counter() - started)
 
-    def _write(self, points: list[Point]) -> list | None:
+    def _write(self, points: list[Point]) -> list[RefusedPoint] | None:
         delay = 0.1
         while True:
             try:

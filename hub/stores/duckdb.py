@@ -296,12 +296,14 @@ class DuckDBStore:
             ]
         else:
             expression = _AGGREGATES[query.function].format(f=field, p=query.percentile)
+            # a window whose nearest rank is below 1 has no percentile: omitted, as InfluxQL does
+            having = f"HAVING {expression} IS NOT NULL" if query.function == "percentile" else ""
             sql = f"""
                 SELECT {bucket} AS bucket, {", ".join([*group_cols, expression])}
                 FROM {_quote(query.measurement)}
                 WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
                   AND {conditions}
-                GROUP BY ALL ORDER BY ALL"""
+                GROUP BY ALL {having} ORDER BY ALL"""
             args = [query.start_ns, query.end_ns, *params]
         rows = self._cursor().execute(sql, args).fetchall()
         return _to_series(rows, query.group_by)
