@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from hub.errors import Rejected
 
-__all__ = ["NS_PER_S", "Clock", "TimePolicy", "epoch_to_ns", "iso_to_ns", "to_ns"]
+__all__ = ["NS_PER_S", "Clock", "FixedClock", "TimePolicy", "epoch_to_ns", "iso_to_ns", "to_ns"]
 
 NS_PER_S = 1_000_000_000
 # Magnitude limits: 1e11 s is year 5138, 1e14 ms and 1e17 us likewise.
@@ -32,14 +32,21 @@ def epoch_to_ns(value: float) -> int:
     """Epoch seconds, milliseconds, microseconds or nanoseconds to nanoseconds."""
     if not math.isfinite(value) or value < 0:
         raise Rejected("bad_timestamp", f"epoch time {value!r} is not a positive finite number")
-    magnitude = abs(value)
-    if magnitude < _SECONDS_BELOW:
-        return round(value * NS_PER_S)
-    if magnitude < _MILLIS_BELOW:
-        return round(value * 1_000_000)
-    if magnitude < _MICROS_BELOW:
-        return round(value * 1_000)
-    return int(value)
+    if value < _SECONDS_BELOW:
+        scale = NS_PER_S
+    elif value < _MILLIS_BELOW:
+        scale = 1_000_000
+    elif value < _MICROS_BELOW:
+        scale = 1_000
+    else:
+        return int(value)
+    whole = int(value)
+    if isinstance(value, int):
+        return whole * scale
+    # A float epoch carries about 16 significant digits: seconds near 1.7e9 are good to the
+    # microsecond, so round the fraction there instead of inventing nanoseconds from noise.
+    fraction_ns = round((value - whole) * scale / 1_000) * 1_000 if scale > 1_000 else 0
+    return whole * scale + fraction_ns
 
 
 def iso_to_ns(text: str, zone: ZoneInfo) -> int:
@@ -78,6 +85,16 @@ class Clock:
 
     def now_ns(self) -> int:
         return time.time_ns()
+
+
+class FixedClock(Clock):
+    """A clock that always says ``time_ns`` (tests, replays)."""
+
+    def __init__(self, time_ns: int) -> None:
+        self.time_ns = time_ns
+
+    def now_ns(self) -> int:
+        return self.time_ns
 
 
 @dataclass(frozen=True)

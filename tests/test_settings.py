@@ -1,0 +1,84 @@
+"""Configuration: every setting documented, and a bad one stops start-up by name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from hub.errors import ConfigError
+from hub.settings import Settings, load_settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def env_names(model: type[BaseModel], prefix: str = "CITYHUB_") -> list[str]:
+    names = []
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            names += env_names(field.annotation, f"{prefix}{name.upper()}__")
+        else:
+            names.append(prefix + name.upper())
+    return names
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = README.read_text()
+    missing = [name for name in env_names(Settings) if f"| `{name}` |" not in readme]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"CITYHUB_MQTT__PORT": "70000"}, "CITYHUB_MQTT__PORT"),
+        ({"CITYHUB_INGEST__TIMEZONE": "Mars/Olympus"}, "CITYHUB_INGEST__TIMEZONE"),
+        ({"CITYHUB_STORE__BACKEND": "sqlite"}, "CITYHUB_STORE__BACKEND"),
+        ({"CITYHUB_INGEST__BATCH_MAX_AGE_MS": "soon"}, "CITYHUB_INGEST__BATCH_MAX_AGE_MS"),
+    ],
+)
+def test_bad_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    monkeypatch.setenv("CITYHUB_API__OPEN", "true")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.setting == named
+
+
+def test_production_refuses_to_start_without_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("CITYHUB_"):
+            monkeypatch.delenv(key)
+    with pytest.raises(ConfigError, match="CITYHUB_API__READ_KEYS"):
+        load_settings()
+    assert load_settings(mode="demo").api.read_keys == []
+    assert load_settings(api={"open": True}).api.open is True
+
+
+def test_secrets_do_not_show_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYHUB_API__READ_KEYS", '["very-secret-key"]')
+    monkeypatch.setenv("CITYHUB_MQTT__PASSWORD", "broker-secret")
+    settings = load_settings()
+    assert "very-secret-key" not in repr(settings)
+    assert "broker-secret" not in repr(settings)
+
+
+def test_cityhub_run_exits_with_the_setting_named(tmp_path: Path) -> None:
+    env = {**os.environ, "CITYHUB_API__OPEN": "true", "CITYHUB_MQTT__PORT": "-1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "configuration error: CITYHUB_MQTT__PORT" in result.stderr
