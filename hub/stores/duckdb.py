@@ -287,7 +287,7 @@ class DuckDBStore:
                 )
             }
                 FROM src WHERE time >= make_timestamp_ns(?)
-                GROUP BY ALL ORDER BY ALL"""
+                GROUP BY ALL HAVING count(*) > 0 ORDER BY ALL"""
             args = [
                 query.start_ns - query.counter_lookback_ns,
                 query.end_ns,
@@ -296,8 +296,11 @@ class DuckDBStore:
             ]
         else:
             expression = _AGGREGATES[query.function].format(f=field, p=query.percentile)
-            # a window whose nearest rank is below 1 has no percentile: omitted, as InfluxQL does
-            having = f"HAVING {expression} IS NOT NULL" if query.function == "percentile" else ""
+            # empty windows are omitted (without a group key DuckDB answers one NULL row), and
+            # so is a window whose nearest rank is below 1, as InfluxQL omits it
+            having = "HAVING count(*) > 0"
+            if query.function == "percentile":
+                having += f" AND {expression} IS NOT NULL"
             sql = f"""
                 SELECT {bucket} AS bucket, {", ".join([*group_cols, expression])}
                 FROM {_quote(query.measurement)}

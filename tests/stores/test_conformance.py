@@ -1,0 +1,340 @@
+"""One conformance suite for every store: the same points written, the same queries asked, the
+same answers (exact values), against a real DuckDB file and a real InfluxDB server (1.x,
+``/write`` and InfluxQL ``/query``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.contracts import Store
+from hub.errors import QueryError
+from hub.points import Point
+from hub.query import (
+    AggregateQuery,
+    Bucket,
+    DeviceInfo,
+    LatestQuery,
+    LatestRow,
+    MeasurementInfo,
+    SeriesResult,
+)
+
+M = 60_000_000_000
+H = 60 * M
+T0 = 1_699_999_200 * 1_000_000_000  # a whole hour (2023-11-14 22:00 UTC)
+SPECIAL = "m 3,x=\"q'"  # a device id with a space, comma, equals sign and both quotes
+
+
+def energy(device: str, minutes: int, power_w: float, building: str | None) -> Point:
+    tags = {"device": device} | ({"building": building} if building else {})
+    return Point("energy", tags, {"power_w": power_w}, T0 + minutes * M)
+
+
+ENERGY = [
+    energy("m1", 0, 10.0, "b1"),
+    energy("m1", 15, 20.0, "b1"),
+    energy("m1", 30, 30.0, "b1"),
+    energy("m1", 45, 40.0, "b1"),
+    energy("m1", 60, 50.0, "b1"),  # exactly at the start of the second hour
+    energy("m2", 5, 120.0, "b1"),
+    energy("m2", 35, 200.0, "b1"),
+    energy(SPECIAL, 10, 5.0, "b 2"),
+    energy("m4", 20, 7.0, None),  # no building tag
+]
+
+
+def meter(device: str, minutes: int, energy_wh: float) -> Point:
+    return Point("meter", {"device": device}, {"energy_wh": energy_wh}, T0 + minutes * M)
+
+
+METER = [
+    meter("c1", -30, 1000.0),  # the anchor before the range
+    meter("c1", 0, 1010.0),
+    meter("c1", 20, 1030.0),
+    meter("c1", 40, 5.0),  # counter reset: counts from zero
+    meter("c1", 60, 25.0),
+    meter("c1", 80, 45.0),
+    meter("c2", 10, 50.0),  # no anchor: its first reading counts 0
+    meter("c2", 70, 60.0),
+]
+
+
+def hourly(function: str, **options: object) -> AggregateQuery:
+    return AggregateQuery(
+        "energy",
+        "power_w",
+        function,  # type: ignore[arg-type]
+        T0,
+        T0 + 2 * H,
+        every_ns=H,
+        group_by=("building",),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def by_building(b1_first: float, b1_second: float, b2: float, none: float) -> list[SeriesResult]:
+    return [
+        SeriesResult({"building": ""}, [Bucket(T0, none)]),
+        SeriesResult({"building": "b 2"}, [Bucket(T0, b2)]),
+        SeriesResult({"building": "b1"}, [Bucket(T0, b1_first), Bucket(T0 + H, b1_second)]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("function", "options", "expected"),
+    [
+        ("mean", {}, by_building(70.0, 50.0, 5.0, 7.0)),
+        ("sum", {}, by_building(420.0, 50.0, 5.0, 7.0)),
+        ("min", {}, by_building(10.0, 50.0, 5.0, 7.0)),
+        ("max", {}, by_building(200.0, 50.0, 5.0, 7.0)),
+        ("count", {}, by_building(6.0, 1.0, 1.0, 1.0)),
+        ("first", {}, by_building(10.0, 50.0, 5.0, 7.0)),
+        ("last", {}, by_building(40.0, 50.0, 5.0, 7.0)),
+        # nearest rank: n=6, p=50 -> rank 3 of [10, 20, 30, 40, 120, 200]
+        ("percentile", {"percentile": 50.0}, by_building(30.0, 50.0, 5.0, 7.0)),
+        ("percentile", {"percentile": 90.0}, by_building(120.0, 50.0, 5.0, 7.0)),  # rank 5
+    ],
+)
+def test_aggregate_functions_hourly_by_building(
+    store: Store, function: str, options: dict[str, object], expected: list[SeriesResult]
+) -> None:
+    assert store.write(ENERGY) == []
+    assert store.aggregate(hourly(function, **options)) == expected
+
+
+def test_percentile_below_rank_one_omits_the_window(store: Store) -> None:
+    store.write(ENERGY)
+    # p=10: rank floor(6 * 0.1 + 0.5) = 1 in the first hour, floor(0.6) = 0 in the second
+    assert store.aggregate(hourly("percentile", percentile=10.0, where={"building": ("b1",)})) == [
+        SeriesResult({"building": "b1"}, [Bucket(T0, 10.0)])
+    ]
+
+
+def test_one_window_for_the_whole_range_starts_at_start(store: Store) -> None:
+    store.write(ENERGY)
+    start, end = T0 + 10 * M, T0 + 50 * M
+    expected = {"sum": 302.0, "first": 5.0, "last": 40.0, "count": 6.0, "max": 200.0}
+    for function, value in expected.items():
+        query = AggregateQuery("energy", "power_w", function, start, end)  # type: ignore[arg-type]
+        assert store.aggregate(query) == [SeriesResult({}, [Bucket(start, value)])], function
+
+
+def test_empty_range_unknown_measurement_and_unknown_field(store: Store) -> None:
+    store.write(ENERGY)
+    assert store.aggregate(AggregateQuery("energy", "power_w", "sum", T0 + 3 * H, T0 + 4 * H)) == []
+    assert store.aggregate(AggregateQuery("nothing", "power_w", "sum", T0, T0 + H)) == []
+    late = AggregateQuery("energy", "power_w", "increase", T0 + 3 * H, T0 + 4 * H)
+    assert store.aggregate(late) == []  # the lookback finds readings, the range none
+    assert store.aggregate(AggregateQuery("energy", "nothing", "sum", T0, T0 + H)) == []
+    assert store.latest(LatestQuery("nothing")) == []
+
+
+def test_tag_filters_with_spaces_commas_and_quotes(store: Store) -> None:
+    store.write(ENERGY)
+
+    def total(where: dict[str, tuple[str, ...]]) -> list[SeriesResult]:
+        return store.aggregate(
+            AggregateQuery("energy", "power_w", "sum", T0, T0 + 2 * H, where=where)
+        )
+
+    assert total({"device": (SPECIAL,)}) == [SeriesResult({}, [Bucket(T0, 5.0)])]
+    assert total({"building": ("b 2",)}) == [SeriesResult({}, [Bucket(T0, 5.0)])]
+    assert total({"building": ("b1",), "device": ("m2", "nope")}) == [
+        SeriesResult({}, [Bucket(T0, 320.0)])
+    ]
+    assert total({"device": ("m1", "m4")}) == [SeriesResult({}, [Bucket(T0, 157.0)])]
+    assert total({"device": ()}) == []
+    assert total({"missing_tag": ("m1",)}) == []
+    assert total({"power_w": ("10",)}) == []  # a field is not a tag
+
+
+def test_group_by_a_missing_tag_is_one_group_with_empty_value(store: Store) -> None:
+    store.write(ENERGY)
+    query = AggregateQuery("energy", "power_w", "count", T0, T0 + 2 * H, group_by=("floor",))
+    assert store.aggregate(query) == [SeriesResult({"floor": ""}, [Bucket(T0, 9.0)])]
+
+
+def test_window_edges_start_inclusive_end_exclusive(store: Store) -> None:
+    store.write(ENERGY)
+    m1 = {"device": ("m1",)}
+
+    def count(start: int, end: int) -> list[SeriesResult]:
+        query = AggregateQuery("energy", "power_w", "count", start, end, every_ns=H, where=m1)
+        return store.aggregate(query)
+
+    assert count(T0, T0 + H) == [SeriesResult({}, [Bucket(T0, 4.0)])]
+    assert count(T0, T0 + H + 1) == [SeriesResult({}, [Bucket(T0, 4.0), Bucket(T0 + H, 1.0)])]
+    assert count(T0 + H, T0 + 2 * H) == [SeriesResult({}, [Bucket(T0 + H, 1.0)])]
+    # a range starting inside a window: the window keeps its aligned start
+    assert count(T0 + 30 * M, T0 + 2 * H) == [
+        SeriesResult({}, [Bucket(T0, 2.0), Bucket(T0 + H, 1.0)])
+    ]
+    quarter = AggregateQuery("energy", "power_w", "sum", T0, T0 + H, every_ns=15 * M, where=m1)
+    assert store.aggregate(quarter) == [
+        SeriesResult({}, [Bucket(T0 + i * 15 * M, 10.0 * (i + 1)) for i in range(4)])
+    ]
+
+
+def increase(**options: object) -> AggregateQuery:
+    return AggregateQuery("meter", "energy_wh", "increase", T0, T0 + 2 * H, **options)  # type: ignore[arg-type]
+
+
+def test_increase_across_a_reset_with_the_lookback_anchor(store: Store) -> None:
+    store.write(METER)
+    c1 = {"device": ("c1",)}
+    # hour 1: (1010-1000) + (1030-1010) + 5 after the reset = 35; hour 2: 20 + 20 = 40
+    assert store.aggregate(increase(every_ns=H, where=c1)) == [
+        SeriesResult({}, [Bucket(T0, 35.0), Bucket(T0 + H, 40.0)])
+    ]
+    # hourly increases add up to the whole range's
+    assert store.aggregate(increase(where=c1)) == [SeriesResult({}, [Bucket(T0, 75.0)])]
+    # the anchor lies 30 minutes back: a 10-minute lookback misses it, the first reading is 0
+    assert store.aggregate(increase(every_ns=H, where=c1, counter_lookback_ns=10 * M)) == [
+        SeriesResult({}, [Bucket(T0, 25.0), Bucket(T0 + H, 40.0)])
+    ]
+
+
+def test_increase_computes_series_apart_then_sums_groups(store: Store) -> None:
+    store.write(METER)
+    assert store.aggregate(increase(every_ns=H, group_by=("device",))) == [
+        SeriesResult({"device": "c1"}, [Bucket(T0, 35.0), Bucket(T0 + H, 40.0)]),
+        SeriesResult({"device": "c2"}, [Bucket(T0, 0.0), Bucket(T0 + H, 10.0)]),
+    ]
+    assert store.aggregate(increase(every_ns=H)) == [
+        SeriesResult({}, [Bucket(T0, 35.0), Bucket(T0 + H, 50.0)])
+    ]
+
+
+def test_idempotent_rewrite_is_one_point(store: Store) -> None:
+    store.write(ENERGY)
+    store.write(ENERGY)
+    store.write(ENERGY[:3])
+    query = AggregateQuery("energy", "power_w", "count", T0, T0 + 2 * H)
+    assert store.aggregate(query) == [SeriesResult({}, [Bucket(T0, 9.0)])]
+    total = AggregateQuery("energy", "power_w", "sum", T0, T0 + 2 * H)
+    assert store.aggregate(total) == [SeriesResult({}, [Bucket(T0, 482.0)])]
+
+
+def test_fields_written_apart_at_one_instant_merge(store: Store) -> None:
+    tags = {"device": "ch1"}
+    store.write([Point("charger", tags, {"power_w": 1.5}, T0)])
+    store.write([Point("charger", tags, {"status": "Charging", "plugged": True}, T0)])
+    store.write([Point("charger", tags, {"power_w": 2.5}, T0)])  # a later write wins
+    assert store.latest(LatestQuery("charger")) == [
+        LatestRow(tags, T0, {"power_w": 2.5, "status": "Charging", "plugged": True})
+    ]
+    [info] = store.catalog().measurements
+    assert (info.points, info.series) == (1, 1)
+
+
+def test_latest_per_series(store: Store) -> None:
+    store.write(ENERGY)
+    b1 = {"building": "b1"}
+    assert store.latest(LatestQuery("energy")) == [
+        LatestRow({"building": "b 2", "device": SPECIAL}, T0 + 10 * M, {"power_w": 5.0}),
+        LatestRow(b1 | {"device": "m1"}, T0 + 60 * M, {"power_w": 50.0}),
+        LatestRow(b1 | {"device": "m2"}, T0 + 35 * M, {"power_w": 200.0}),
+        LatestRow({"device": "m4"}, T0 + 20 * M, {"power_w": 7.0}),
+    ]
+    assert store.latest(LatestQuery("energy", where={"device": (SPECIAL, "m4")})) == [
+        LatestRow({"building": "b 2", "device": SPECIAL}, T0 + 10 * M, {"power_w": 5.0}),
+        LatestRow({"device": "m4"}, T0 + 20 * M, {"power_w": 7.0}),
+    ]
+    assert store.latest(LatestQuery("energy", where={"device": ()})) == []
+
+
+def test_latest_takes_each_field_last_value_and_newest_time(store: Store) -> None:
+    tags = {"device": "ch1"}
+    store.write(
+        [
+            Point("charger", tags, {"status": "Available"}, T0),
+            Point("charger", tags, {"power_w": 11000.0}, T0 + 5 * M),
+            Point("charger", tags, {"power_w": 7000.0}, T0 + 2 * M),
+        ]
+    )
+    assert store.latest(LatestQuery("charger")) == [
+        LatestRow(tags, T0 + 5 * M, {"status": "Available", "power_w": 11000.0})
+    ]
+    assert store.latest(LatestQuery("charger", fields=("status",))) == [
+        LatestRow(tags, T0, {"status": "Available"})
+    ]
+    assert store.latest(LatestQuery("charger", fields=("nothing",))) == []
+
+
+def test_catalog(store: Store) -> None:
+    assert store.catalog().measurements == []
+    store.write(ENERGY + METER)
+    store.write(
+        [Point("charger", {"device": "ch1"}, {"status": "Available", "plugged": False}, T0)]
+    )
+    catalog = store.catalog()
+    measurements = [
+        MeasurementInfo(
+            info.name,
+            info.fields,
+            sorted(info.tag_keys),
+            info.series,
+            info.points,
+            info.first_ns,
+            info.last_ns,
+        )
+        for info in catalog.measurements
+    ]
+    assert measurements == [
+        MeasurementInfo("charger", {"status": "str", "plugged": "bool"}, ["device"], 1, 1, T0, T0),
+        MeasurementInfo(
+            "energy", {"power_w": "float"}, ["building", "device"], 4, 9, T0, T0 + 60 * M
+        ),
+        MeasurementInfo(
+            "meter", {"energy_wh": "float"}, ["device"], 2, 8, T0 - 30 * M, T0 + 80 * M
+        ),
+    ]
+    assert catalog.devices == [
+        DeviceInfo("ch1", "charger", T0, T0, 1),
+        DeviceInfo(SPECIAL, "energy", T0 + 10 * M, T0 + 10 * M, 1),
+        DeviceInfo("m1", "energy", T0, T0 + 60 * M, 5),
+        DeviceInfo("m2", "energy", T0 + 5 * M, T0 + 35 * M, 2),
+        DeviceInfo("m4", "energy", T0 + 20 * M, T0 + 20 * M, 1),
+        DeviceInfo("c1", "meter", T0 - 30 * M, T0 + 80 * M, 6),
+        DeviceInfo("c2", "meter", T0 + 10 * M, T0 + 70 * M, 2),
+    ]
+
+
+def test_a_type_conflict_refuses_that_point_and_stores_its_batch_mates(store: Store) -> None:
+    store.write(ENERGY[:1])
+    bad = Point("energy", {"device": "m9"}, {"power_w": "high"}, T0 + 1 * M)
+    batch = [energy("m7", 1, 1.0, "b1"), bad, energy("m8", 2, 2.0, "b1")]
+    refused = store.write(batch)
+    assert [item.point for item in refused] == [bad]
+    assert "power_w" in refused[0].reason
+    query = AggregateQuery("energy", "power_w", "sum", T0, T0 + H, group_by=("device",))
+    assert store.aggregate(query) == [
+        SeriesResult({"device": "m1"}, [Bucket(T0, 10.0)]),
+        SeriesResult({"device": "m7"}, [Bucket(T0, 1.0)]),
+        SeriesResult({"device": "m8"}, [Bucket(T0, 2.0)]),
+    ]
+
+
+def test_values_round_trip_exactly(store: Store) -> None:
+    tags = {"device": "a,b c=d\"e'f", "site": "Zürich Hbf ⚡"}
+    fields = {
+        "note": 'he said "hi" \\ back\\\nnew line, a=b',
+        "empty": "",
+        "on": False,
+        "tiny": 1e-300,
+        "big": 1.2345678901234567e20,
+        "whole": 3.0,
+        "negative": -0.5,
+    }
+    assert store.write([Point("odd", tags, fields, T0 + 1)]) == []
+    [row] = store.latest(LatestQuery("odd"))
+    assert row == LatestRow(tags, T0 + 1, fields)
+    assert all(type(row.fields[name]) is type(value) for name, value in fields.items())
+
+
+def test_numeric_function_on_a_string_field_is_a_query_error(store: Store) -> None:
+    store.write([Point("charger", {"device": "ch1"}, {"status": "Available"}, T0)])
+    with pytest.raises(QueryError):
+        store.aggregate(AggregateQuery("charger", "status", "mean", T0, T0 + H))
+    last = AggregateQuery("charger", "status", "last", T0, T0 + H)
+    assert store.aggregate(last) == [SeriesResult({}, [Bucket(T0, "Available")])]  # type: ignore[arg-type]
