@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -90,13 +89,11 @@ class Mosquitto:
             ours.append("allow_anonymous true")
         config = self.workdir / "mosquitto.conf"
         config.write_text("\n".join([*kept, "", "# private instance", *ours, ""]))
-        if os.geteuid() == 0:  # mosquitto drops root for its own user: let it write here
-            try:
-                user = pwd.getpwnam("mosquitto")
-                for path in (self.workdir, data):
-                    os.chown(path, user.pw_uid, user.pw_gid)
-            except KeyError:
-                config.write_text(config.read_text() + "user root\n")
+        if os.geteuid() == 0:
+            # As root, Mosquitto switches to its own user, which cannot reach a folder below a
+            # private (0700) parent such as pytest's tmp_path: it would then run without its
+            # log and, worse, without persistence. A private loopback instance may stay root.
+            config.write_text(config.read_text() + "user root\n")
         return config
 
     def start(self, timeout_s: float = 10.0) -> Mosquitto:
