@@ -5,6 +5,8 @@ Only wiring lives here; every part is testable on its own.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,7 +78,7 @@ class Hub:
             [
                 DeadLetter(
                     topic="",
-                    payload=repr(r.point).encode(),
+                    payload=json.dumps(dataclasses.asdict(r.point)).encode(),
                     adapter="",
                     reason="store_refused",
                     detail=r.reason,
@@ -107,11 +109,11 @@ class Hub:
             checks["store"] = {"ok": True, "backend": self.settings.store.backend}
         except Exception as error:
             checks["store"] = {"ok": False, "detail": str(error)}
-        status = getattr(self.store, "status", None)
+        status = getattr(self.store, "status", None)  # a spooled remote store reports depth
         if callable(status):
-            spool = status()
-            checks["spool"] = {"ok": True, **vars(spool)} if hasattr(spool, "__dict__") else {
-                "ok": True, "detail": repr(spool)
-            }  # fmt: skip
+            spool = dataclasses.asdict(status())
+            spool_max = self.settings.store.spool_max_bytes
+            checks["spool"] = {"ok": spool["pending_bytes"] < spool_max, "max_bytes": spool_max}
+            checks["spool"].update(spool)
         checks["pipeline"] = {"ok": True, "pending": self.pipeline.pending}
         return Readiness(all(bool(c["ok"]) for c in checks.values()), checks)

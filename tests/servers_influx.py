@@ -22,6 +22,7 @@ __all__ = [
     "RunningServer",
     "ServerMissing",
     "free_port",
+    "restart_influxd",
     "start_influxd",
     "start_victoria_metrics",
     "stop_server",
@@ -211,3 +212,13 @@ def stop_server(server: RunningServer, timeout_s: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(timeout=timeout_s)
+
+
+def restart_influxd(server: RunningServer) -> RunningServer:
+    """Start a stopped influxd again on the same port with the same data (an outage ends)."""
+    config = server.directory / "influxdb.conf"
+    restarted = _spawn(
+        "influxd", [_binary(INFLUXD), "run", "-config", str(config)], server.directory, server.url
+    )
+    _wait_ready(restarted, "/ping", {204})
+    return restarted
