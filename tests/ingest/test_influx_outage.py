@@ -15,7 +15,7 @@ import pytest
 
 from hub.api.deps import format_time
 from hub.broker import Mosquitto
-from tests.conftest import HubProcess, Publisher, wait_until, write_registry
+from tests.conftest import ADMIN_KEY, HubProcess, Publisher, wait_until, write_registry
 from tests.servers_influx import (
     ServerMissing,
     restart_influxd,
@@ -160,3 +160,36 @@ def test_sigkill_with_a_full_spool_loses_nothing(
         assert count_and_sum(restarted) == (2500, sum(range(2500)))
     finally:
         restarted.stop()
+
+
+def test_a_point_influxdb_refuses_is_dead_lettered_and_its_batch_mates_stored(
+    tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd
+) -> None:
+    # Someone else's writer made power_w a string field in this measurement, in a shard the
+    # readings below fall into: InfluxDB will refuse our float power_w there.
+    line = f'building_energy,device=legacy power_w="n/a" {T0}'
+    httpx.post(f"{influxd.url}/write", params={"db": "cityhub"}, content=line).raise_for_status()
+    hub = start_hub(tmp_path, mosquitto, influxd)
+    publisher = Publisher(mosquitto.port)
+    try:
+        good = json.dumps([{"bt": T0 / 1e9, "n": "voltage", "u": "V", "v": 231.0}])
+        bad = readings(0, 1)[0][1]  # power_w as a float
+        publisher.publish_all([("senml/m-1", good), ("senml/m-2", bad)])
+
+        def letters() -> list[dict]:
+            with hub.client(ADMIN_KEY) as client:
+                return client.get("/api/v1/dead-letters").json()["dead_letters"]
+
+        [letter] = wait_until(letters, message="the refused point left no dead letter")
+        assert letter["reason"] == "store_refused"
+        assert "field type conflict" in letter["detail"]
+        assert '"power_w": 0.0' in letter["payload"]
+        with hub.client() as client:
+            voltage = client.get(
+                "/api/v1/latest",
+                params={"measurement": "building_energy", "fields": "voltage_v"},
+            ).json()
+        assert [row["fields"] for row in voltage["rows"]] == [{"voltage_v": 231.0}]
+    finally:
+        publisher.close()
+        hub.stop()
