@@ -8,6 +8,9 @@ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosqu
 command -v influxd >/dev/null || [ -x /usr/bin/influxd ] || missing+=(influxdb)
 command -v victoria-metrics >/dev/null || [ -x /usr/bin/victoria-metrics ] || missing+=(victoria-metrics)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v mosquitto_passwd >/dev/null || missing+=(mosquitto)
+command -v mosquitto_sub >/dev/null || missing+=(mosquitto-clients)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     apt-get update -qq
