@@ -43,9 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="broker, simulators, hub and API in one command")
     demo.add_argument("--data-dir", default="cityhub-demo", help="folder for data and logs")
     demo.add_argument("--port", type=int, default=8080, help="API port (0: any free port)")
-    demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
+    demo.add_argument(
+        "--speed", type=float, default=1.0, help="simulated seconds per second (1: real time)"
+    )
     demo.add_argument("--backfill", default="1d", help="history published at start (e.g. 1d)")
-    demo.add_argument("--rate", type=float, default=500.0, help="live messages per second")
+    demo.add_argument("--rate", type=float, default=0.0, help="cap on live messages/s (0: none)")
     demo.add_argument("--seed", type=int, default=42)
     args, rest = parser.parse_known_args(argv)
     try:

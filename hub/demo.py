@@ -20,6 +20,7 @@ from hub.api import create_app
 from hub.broker import EmbeddedBroker, Mosquitto, free_port
 from hub.errors import ConfigError
 from hub.query import parse_duration_ns
+from hub.service import Hub
 from hub.settings import load_settings
 
 __all__ = ["run_demo"]
@@ -56,6 +57,13 @@ def run_demo(args: argparse.Namespace) -> int:
         ingest={"registry_file": registry},
         api={"host": "127.0.0.1", "port": port, "read_keys": [key], "admin_keys": [key]},
     )
+    # The hub subscribes first, so its persistent session catches the backfill from message one.
+    hub = Hub(settings)
+    hub.start()
+    if not hub.mqtt.wait_connected(30):
+        hub.stop()
+        broker.stop()
+        raise ConfigError("mqtt", f"could not connect to the demo broker: {hub.mqtt.last_error}")
     stop = threading.Event()
     simulator = threading.Thread(
         target=publish,
@@ -65,6 +73,8 @@ def run_demo(args: argparse.Namespace) -> int:
             "speed": args.speed,
             "stop_event": stop,
             "backfill_s": parse_duration_ns(args.backfill) / 1e9 if args.backfill else 0,
+            "client_id": "cityhub-demo-simulators",
+            "progress": False,
         },
         name="cityhub-simulators",
         daemon=True,
@@ -87,9 +97,10 @@ Press Ctrl-C to stop.
         flush=True,
     )
     try:
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(create_app(settings, hub), host="127.0.0.1", port=port, log_level="warning")
     finally:
         stop.set()
         simulator.join(10)
+        hub.stop()
         broker.stop()
     return 0

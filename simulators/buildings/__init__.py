@@ -1,0 +1,1 @@
+"""Buildings and their energy meters: load curves, registers, SenML/Tasmota/Shelly wire."""

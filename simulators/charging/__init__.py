@@ -1,0 +1,1 @@
+"""EV charging: charge points, sessions whose power tapers with state of charge, OCPP wire."""

@@ -1,0 +1,1 @@
+"""Buses: routes with stops, timetabled trips, motion with dwell times, GTFS-RT wire."""
