@@ -6,12 +6,20 @@ A JSON file mapping a device id to the static tags its points carry::
 
 Adapters look devices up here; an unknown device is rejected (``unknown_device``) rather than
 becoming a new series, so a typo or a rogue publisher cannot grow the store's cardinality.
+
+The registry can change at run time (:meth:`DeviceRegistry.put`, :meth:`DeviceRegistry.remove`,
+used by the admin API). A registry loaded from a file writes every change back to it
+atomically (a temporary file in the same folder, fsync'd, then renamed over the old one), so a
+restart keeps the change and a crash mid-write leaves the old file whole. The adapters share
+the registry object, so a device added is accepted by the next message.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,9 +43,12 @@ def check_id(value: str, what: str) -> str:
 class DeviceRegistry:
     """Device id → static tags. Thread-safe; replaced whole on reload or update."""
 
-    def __init__(self, devices: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    def __init__(
+        self, devices: Mapping[str, Mapping[str, str]] | None = None, path: Path | None = None
+    ) -> None:
         self._devices: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
+        self.path = path  # where changes are persisted; None: in memory only
         if devices:
             self.replace(devices)
 
@@ -57,7 +68,7 @@ class DeviceRegistry:
         if not isinstance(devices, dict):
             raise ConfigError(setting, f"{path} must be an object with a 'devices' object")
         try:
-            return cls(devices)
+            return cls(devices, path)
         except (Rejected, TypeError, ValueError) as error:
             raise ConfigError(setting, f"{path}: {error}") from None
 
@@ -70,6 +81,54 @@ class DeviceRegistry:
             checked[device_id] = {str(k): check_id(str(v), f"tag {k}") for k, v in tags.items()}
         with self._lock:
             self._devices = checked
+
+    def put(self, device_id: str, tags: Mapping[str, str]) -> bool:
+        """Add or replace ``device_id`` with ``tags``, persisted before it takes effect.
+        Returns whether the device is new. Raises ``Rejected`` (``bad_id``) for a bad id or tag
+        value, ``OSError`` when the file cannot be written (then nothing changed)."""
+        check_id(device_id, "device")
+        checked = {str(k): check_id(str(v), f"tag {k}") for k, v in tags.items()}
+        with self._lock:
+            devices = {**self._devices, device_id: checked}
+            self._persist(devices)
+            created = device_id not in self._devices
+            self._devices = devices
+        return created
+
+    def remove(self, device_id: str) -> bool:
+        """Remove ``device_id`` (persisted first); ``False`` when it was not registered."""
+        with self._lock:
+            if device_id not in self._devices:
+                return False
+            devices = {d: tags for d, tags in self._devices.items() if d != device_id}
+            self._persist(devices)
+            self._devices = devices
+        return True
+
+    def _persist(self, devices: dict[str, dict[str, str]]) -> None:
+        if self.path is None:
+            return
+        folder = self.path.parent
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=folder)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                json.dump({"devices": devices}, file, indent=2, sort_keys=True)
+                file.write("\n")
+                file.flush()
+                os.fsync(file.fileno())
+            Path(temporary).replace(self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a crash
+        finally:
+            os.close(directory)
+
+    def get(self, device_id: str) -> dict[str, str] | None:
+        tags = self._devices.get(device_id)
+        return None if tags is None else dict(tags)
 
     def lookup(self, device_id: str) -> dict[str, str]:
         """The static tags of ``device_id``; ``unknown_device`` when it is not registered."""

@@ -19,6 +19,7 @@ from hub.errors import ConfigError
 __all__ = [
     "ApiSettings",
     "IngestSettings",
+    "InsightsSettings",
     "MqttSettings",
     "Settings",
     "StoreSettings",
@@ -90,6 +91,19 @@ class ApiSettings(BaseModel):
     admin_keys: list[SecretStr] = Field(default_factory=list)
     open: bool = False  # explicitly serve without keys (never the default outside demo)
     max_buckets: int = Field(10_000, ge=1)
+    max_points: int = Field(100_000, ge=1)  # raw points one request may read (tracks, sessions)
+
+
+class InsightsSettings(BaseModel):
+    """The operator answers built on the query primitives (carbon, staleness, history)."""
+
+    grid_intensity_g_per_kwh: float = Field(250.0, ge=0)
+    diesel_bus_g_per_km: float = Field(1300.0, ge=0)
+    electric_bus_kwh_per_km: float = Field(1.2, ge=0)
+    bus_stale_s: float = Field(120.0, gt=0)
+    device_stale_s: float = Field(900.0, gt=0)
+    status_lookback_s: int = Field(7 * 86400, ge=60)  # how far back "since when" looks
+    session_lookback_s: int = Field(2 * 86400, ge=60)  # the longest charging session paired
 
 
 class Settings(BaseSettings):
@@ -104,6 +118,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
+    insights: InsightsSettings = InsightsSettings()
 
     @model_validator(mode="after")
     def _secure_outside_demo(self) -> Settings:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from hub import __version__
-from hub.api import deadletters, health, query
+from hub.api import buildings, buses, chargers, city, deadletters, devices, health, query
+from hub.errors import QueryError, StoreUnavailable
 from hub.service import Hub
 from hub.settings import Settings
 
@@ -18,7 +20,11 @@ DESCRIPTION = """
 City telemetry (building energy meters, EV chargers, bus GPS) as aggregates.
 
 Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`; `/health`, `/ready` and
-`/metrics` are open. Times are RFC 3339 (`2024-05-01T00:00:00Z`) or relative (`-24h`).
+`/metrics` are open; dead letters and registry changes need an admin key. Times are RFC 3339
+(`2024-05-01T00:00:00Z`) or relative (`-24h`); windows (`every`) are `15m`, `1h`, `1d`, aligned
+to the Unix epoch (days are UTC days). Tabular answers come as CSV with `Accept: text/csv` or
+`format=csv`. A request for more windows than `CITYHUB_API__MAX_BUCKETS`, or reading more
+points than `CITYHUB_API__MAX_POINTS`, is refused with a 400 that names the limit.
 """
 
 
@@ -49,4 +55,15 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(query.router)
     app.include_router(deadletters.router)
+    for router in (buildings.router, chargers.router, buses.router, city.router, devices.router):
+        app.include_router(router)
+
+    @app.exception_handler(QueryError)
+    async def _query_error(_request: Request, error: QueryError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=400)
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_unavailable(_request: Request, error: StoreUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": f"the store is unavailable: {error}"}, status_code=503)
+
     return app

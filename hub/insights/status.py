@@ -1,0 +1,140 @@
+"""Charger connector status over time: runs, "since when", utilization and faults.
+
+A connector's status is piecewise constant: each ``charger_status`` report holds until the
+next one. A **run** is a maximal sequence of reports of one status; chargers re-send the same
+status (after a reboot, on request), so "since when" is the start of the current run, not
+the time of the last report. Before a connector's first report its status is unknown, and
+unknown time counts neither as charging nor as observed.
+
+**Utilization** of a set of connectors in a window is the time they spent ``Charging`` divided
+by the time their status was known (observed) in that window, up to ``now``. OCPP 2.0.1
+reports ``connectorStatus`` (``Occupied``, no ``Charging``), so the occupied share
+(:data:`OCCUPIED`: a vehicle is plugged in) is given beside it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from hub.insights.events import Event
+
+__all__ = [
+    "CHARGING",
+    "FAULTED",
+    "OCCUPIED",
+    "Connector",
+    "StatusRun",
+    "WindowUse",
+    "began_before",
+    "by_connector",
+    "status_runs",
+    "utilization",
+]
+
+CHARGING = frozenset({"Charging"})
+OCCUPIED = frozenset(
+    {"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Occupied"}
+)
+FAULTED = "Faulted"
+
+
+@dataclass(frozen=True, order=True)
+class Connector:
+    device: str
+    connector: str
+
+
+@dataclass(frozen=True)
+class StatusRun:
+    """Reports of one status from ``start_ns`` until ``end_ns`` (the next different status;
+    ``None`` while current). ``first`` is the run's first report (error code, info...)."""
+
+    status: str
+    start_ns: int
+    end_ns: int | None
+    first: Event
+
+
+def by_connector(events: Iterable[Event]) -> dict[Connector, list[Event]]:
+    """Status events per (device, connector), in time order (given in time order)."""
+    grouped: dict[Connector, list[Event]] = defaultdict(list)
+    for event in events:
+        grouped[Connector(event.tags.get("device", ""), event.tags.get("connector", ""))].append(
+            event
+        )
+    return dict(grouped)
+
+
+def status_runs(events: Sequence[Event]) -> list[StatusRun]:
+    """The runs of one connector's status events (in time order)."""
+    runs: list[StatusRun] = []
+    for event in events:
+        status = str(event.fields.get("status", ""))
+        if runs and runs[-1].status == status:
+            continue
+        if runs:
+            last = runs[-1]
+            runs[-1] = StatusRun(last.status, last.start_ns, event.time_ns, last.first)
+        runs.append(StatusRun(status, event.time_ns, None, event))
+    return runs
+
+
+def began_before(runs: Sequence[StatusRun], time_ns: int) -> bool:
+    """Whether the status at ``time_ns`` is known, and so is when it began: the run holding
+    ``time_ns`` follows an earlier, different one."""
+    holding = [index for index, run in enumerate(runs) if run.start_ns <= time_ns]
+    return bool(holding) and holding[-1] > 0
+
+
+@dataclass
+class WindowUse:
+    """Seconds of one window: observed (status known), charging, occupied."""
+
+    start_ns: int
+    observed_s: float = 0.0
+    charging_s: float = 0.0
+    occupied_s: float = 0.0
+    connectors: int = 0
+
+    @property
+    def charging_share(self) -> float | None:
+        return self.charging_s / self.observed_s if self.observed_s else None
+
+    @property
+    def occupied_share(self) -> float | None:
+        return self.occupied_s / self.observed_s if self.observed_s else None
+
+
+def utilization(
+    runs_per_connector: Iterable[Sequence[StatusRun]],
+    start_ns: int,
+    end_ns: int,
+    every_ns: int,
+) -> list[WindowUse]:
+    """Time per epoch-aligned window of ``every_ns`` inside ``[start_ns, end_ns)``, summed over
+    the connectors. The last run of a connector lasts until ``end_ns`` (pass ``min(end, now)``).
+    Windows in which no connector was observed are left out."""
+    windows: dict[int, WindowUse] = {}
+    for runs in runs_per_connector:
+        seen: set[int] = set()
+        for run in runs:
+            low = max(run.start_ns, start_ns)
+            high = min(run.end_ns if run.end_ns is not None else end_ns, end_ns)
+            index = low // every_ns
+            while low < high:
+                window_end = min((index + 1) * every_ns, high)
+                use = windows.setdefault(index, WindowUse(index * every_ns))
+                seconds = (window_end - low) / 1e9
+                use.observed_s += seconds
+                if run.status in CHARGING:
+                    use.charging_s += seconds
+                if run.status in OCCUPIED:
+                    use.occupied_s += seconds
+                if index not in seen:
+                    seen.add(index)
+                    use.connectors += 1
+                low = window_end
+                index += 1
+    return [windows[index] for index in sorted(windows)]
