@@ -22,12 +22,17 @@ __all__ = [
     "CHARGER_METER",
     "CHARGER_SESSION",
     "CHARGER_STATUS",
+    "CHARGER_TRANSACTION_METER",
     "Action",
     "PointSet",
     "Station",
 ]
 
 CHARGER_METER = "charger_meter"
+# 1.6 StopTransaction.transactionData: readings of a connector the frame does not name. Kept
+# apart from charger_meter, where a connector-less register series would be counted again on
+# top of the connector's own series by every site-level increase.
+CHARGER_TRANSACTION_METER = "charger_transaction_meter"
 CHARGER_STATUS = "charger_status"
 CHARGER_SESSION = "charger_session"
 CHARGER_HEARTBEAT = "charger_heartbeat"

@@ -11,7 +11,9 @@
   charge point, connector and start time: ``<cp>-<connector>-<start epoch s>``.
 - ``StopTransaction``: ``charger_session`` ``ended`` with ``session_id`` = ``transactionId``
   (the frame names no connector, so the point has no ``connector`` tag), and its
-  ``transactionData`` as ``charger_meter`` points. A stop reason left out is ``Local`` (1.6).
+  ``transactionData`` as ``charger_transaction_meter`` points (not ``charger_meter``: without
+  a connector they would form a second register series that site totals count twice). A stop
+  reason left out is ``Local`` (1.6).
 - ``Heartbeat`` / ``BootNotification``: ``charger_heartbeat`` at the hub's clock (neither
   payload carries a time).
 """
@@ -33,6 +35,7 @@ from adapters.ocpp.translation import (
     CHARGER_METER,
     CHARGER_SESSION,
     CHARGER_STATUS,
+    CHARGER_TRANSACTION_METER,
     Action,
     PointSet,
     Station,
@@ -51,6 +54,7 @@ def add_meter_values(
     transaction_id: str | None,
     station: Station,
     out: PointSet,
+    measurement: str = CHARGER_METER,
 ) -> None:
     for meter_value in meter_values:
         time_ns = station.time.to_ns(meter_value.timestamp)
@@ -61,10 +65,10 @@ def add_meter_values(
             name, value = canonical_sample(
                 sample.measurand, sample.phase, sample.location, float(sample.value), sample.unit
             )
-            out.add(CHARGER_METER, tags, time_ns, {name: value})
+            out.add(measurement, tags, time_ns, {name: value})
             measured = True
         if measured and transaction_id is not None:
-            out.add(CHARGER_METER, tags, time_ns, {"transaction_id": transaction_id})
+            out.add(measurement, tags, time_ns, {"transaction_id": transaction_id})
 
 
 def meter_values(message: MeterValues16, station: Station, out: PointSet) -> None:
@@ -114,7 +118,14 @@ def stop_transaction(message: StopTransaction16, station: Station, out: PointSet
         fields["id_tag"] = message.id_tag
     out.add(CHARGER_SESSION, station.tags, time_ns, fields)
     if message.transaction_data:
-        add_meter_values(message.transaction_data, station.tags, transaction_id, station, out)
+        add_meter_values(
+            message.transaction_data,
+            station.tags,
+            transaction_id,
+            station,
+            out,
+            CHARGER_TRANSACTION_METER,
+        )
 
 
 def heartbeat(message: Heartbeat, station: Station, out: PointSet) -> None:

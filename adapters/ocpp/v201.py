@@ -29,6 +29,7 @@ from adapters.ocpp.translation import (
     CHARGER_METER,
     CHARGER_SESSION,
     CHARGER_STATUS,
+    CHARGER_TRANSACTION_METER,
     Action,
     PointSet,
     Station,
@@ -48,6 +49,7 @@ def add_meter_values(
     transaction_id: str | None,
     station: Station,
     out: PointSet,
+    measurement: str = CHARGER_METER,
 ) -> float | None:
     """Add the meter values; return the energy register (Wh) of the latest one that has it."""
     register: tuple[int, float] | None = None
@@ -63,11 +65,11 @@ def add_meter_values(
                 unit.unit,
                 unit.multiplier,
             )
-            out.add(CHARGER_METER, tags, time_ns, {name: value})
+            out.add(measurement, tags, time_ns, {name: value})
             if name == _REGISTER and (register is None or time_ns >= register[0]):
                 register = (time_ns, value)
         if transaction_id is not None:
-            out.add(CHARGER_METER, tags, time_ns, {"transaction_id": transaction_id})
+            out.add(measurement, tags, time_ns, {"transaction_id": transaction_id})
     return None if register is None else register[1]
 
 
@@ -90,7 +92,12 @@ def status_notification(message: StatusNotification201, station: Station, out: P
 def transaction_event(message: TransactionEvent201, station: Station, out: PointSet) -> None:
     info = message.transaction_info
     tags = station.connector_tags(None if message.evse is None else message.evse.id)
-    meter_wh = add_meter_values(message.meter_value or [], tags, info.transaction_id, station, out)
+    # Only the first event of a transaction must name its EVSE: readings of the later ones
+    # belong to a connector we cannot tell, so they go apart (see CHARGER_TRANSACTION_METER).
+    measurement = CHARGER_METER if message.evse is not None else CHARGER_TRANSACTION_METER
+    meter_wh = add_meter_values(
+        message.meter_value or [], tags, info.transaction_id, station, out, measurement
+    )
     fields: dict[str, FieldValue] = {
         "session_id": info.transaction_id,
         "event": message.event_type.lower(),

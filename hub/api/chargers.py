@@ -32,7 +32,12 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/chargers", tags=["chargers"], dependencies=[ReadDep])
 
-CHARGER_MEASUREMENTS = ("charger_status", "charger_meter", "charger_session")
+CHARGER_MEASUREMENTS = (
+    "charger_status",
+    "charger_meter",
+    "charger_session",
+    "charger_transaction_meter",
+)
 STATUS_FIELDS = ("status", "error_code", "info", "vendor_error_code")
 SESSION_FIELDS = ("session_id", "event", "meter_wh", "id_tag", "stop_reason")
 

@@ -6,10 +6,11 @@ power of a window (15 minutes by default, as utilities bill peak demand); a buil
 district with several meters (or channels) demands the sum of their means.
 
 A charge point reports a register per connector and sometimes one for the whole station
-(connector ``0``); ``StopTransaction.transactionData`` readings carry no connector. Summing
-them all would count a session two or three times, so a station's energy is the sum of its
-connectors ``1..n`` when it reports any, else its connector ``0``, and readings without a
-connector are left out.
+(connector ``0``). Summing them all would count a session twice, so a station's energy is the
+sum of its connectors ``1..n`` when it reports any, else its connector ``0``. Readings that
+name no connector (1.6 ``StopTransaction.transactionData``, 2.0.1 transaction events after the
+first) are in ``charger_transaction_meter`` and not counted here: the connector's own register
+already holds that energy.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def charger_energy_wh(
     for series in store.aggregate(query):
         connector = series.tags["connector"]
         if connector == "":
-            continue  # transactionData of a StopTransaction: already in the connector's register
+            continue  # a station that names no connector: nothing to attribute it to
         station = (series.tags["site"], series.tags["device"])
         windows = per_station[station].setdefault(connector, {})
         for bucket in series.buckets:

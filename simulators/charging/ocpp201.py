@@ -133,7 +133,9 @@ def _transaction_event(cp: ChargePoint, event: ChargerEvent) -> Frame:
             "energy_import_wh": register,
             "transaction_id": session.transaction_uuid,
         }
-        truth.append(Expected("charger_meter", cp.cp_id, time_ns, meter_fields, tags))
+        # Readings of an event that names no EVSE cannot be put on a connector's register.
+        measurement = "charger_meter" if "connector" in tags else "charger_transaction_meter"
+        truth.append(Expected(measurement, cp.cp_id, time_ns, meter_fields, tags))
     truth.insert(0, Expected("charger_session", cp.cp_id, time_ns, fields, tags))
     return frame(cp, event, "TransactionEvent", payload), truth
 

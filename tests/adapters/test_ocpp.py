@@ -62,8 +62,10 @@ def frame(action: str, payload: object, message_id: str = "m-1") -> bytes:
 
 
 def meter(connector: str | None, time: str, **fields: float | str) -> Point:
-    tags = SITE if connector is None else {**SITE, "connector": connector}
-    return Point("charger_meter", tags, dict(fields), ns(time))
+    """A meter reading; one of no known connector goes to charger_transaction_meter."""
+    if connector is None:
+        return Point("charger_transaction_meter", SITE, dict(fields), ns(time))
+    return Point("charger_meter", {**SITE, "connector": connector}, dict(fields), ns(time))
 
 
 def rejection(adapter: OcppAdapter, payload: bytes, topic: str = TOPIC) -> Rejected:

@@ -224,7 +224,8 @@ class Scenario:
 POINTS = {  # what the store must hold once everything is ingested
     "building_energy": 11 + 3 + 2 + 1,
     "charger_status": 12 + 4,
-    "charger_meter": 5 + 2 + 2 + 3,  # cp-1: connectors 1 and 2, transactionData; cp-2
+    "charger_meter": 5 + 2 + 3,  # cp-1: connectors 1 and 2; cp-2
+    "charger_transaction_meter": 2,  # cp-1's transactionData (no connector)
     "charger_session": 6 + 3,
     "bus_position": 3 + 2 + 3 + 17,  # and bus-1's fresh fix
 }

@@ -471,7 +471,12 @@ def test_device_registry_with_first_and_last_seen(city: City) -> None:
         "points": 11,
         "stale": False,
     }
-    assert devices["cp-1"]["measurements"] == ["charger_meter", "charger_session", "charger_status"]
+    assert devices["cp-1"]["measurements"] == [
+        "charger_meter",
+        "charger_session",
+        "charger_status",
+        "charger_transaction_meter",
+    ]
     assert devices["cp-1"]["points"] == 9 + 6 + 12
     assert (devices["m-idle"]["points"], devices["m-idle"]["last_seen"]) == (0, None)
     assert devices["bus-3"]["registered"] is False and devices["bus-3"]["tags"] == {}
