@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite runs for real, when absent: Mosquitto (the broker), InfluxDB 1.x
 # (Debian's influxdb: a real InfluxQL engine), VictoriaMetrics (a real /api/v2/write server)
-# and docker-compose (validates docker-compose.yml without an engine). Debian/Ubuntu, as root.
+# docker-compose (validates docker-compose.yml without an engine) and mosquitto-clients
+# (mosquitto_sub: the compose broker's health check, run by tests/deploy). Debian/Ubuntu, as root.
 set -euo pipefail
 missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)

@@ -2,7 +2,9 @@
 
 :class:`Mosquitto` runs the Mosquitto binary on a free loopback port with the project's broker
 configuration (``deploy/mosquitto/mosquitto.conf``: the no-loss queue and in-flight settings),
-keeping its persistence, log and pid in a folder of ours. :class:`EmbeddedBroker` is amqtt
+keeping its persistence, log and pid in a folder of ours. It is anonymous by default (the demo
+and most tests); with ``auth`` it enforces the deployment's ACL (``deploy/mosquitto/acl``) and a
+password file instead, as the compose stack's broker does. :class:`EmbeddedBroker` is amqtt
 inside this process, the demo's fallback when no Mosquitto binary exists: it speaks MQTT 3.1.1
 only, has no shared subscriptions and is about 5x slower, so it is never used for tests.
 """
@@ -16,14 +18,23 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hub.errors import ConfigError
 
-__all__ = ["BROKER_CONFIG", "EmbeddedBroker", "Mosquitto", "free_port", "wait_for_port"]
+__all__ = [
+    "BROKER_ACL",
+    "BROKER_CONFIG",
+    "EmbeddedBroker",
+    "Mosquitto",
+    "free_port",
+    "wait_for_port",
+]
 
 BROKER_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto" / "mosquitto.conf"
+BROKER_ACL = BROKER_CONFIG.with_name("acl")
 _REPLACED = ("listener", "persistence_location", "log_dest", "pid_file", "allow_anonymous",
              "password_file", "acl_file")  # fmt: skip
 
@@ -50,7 +61,13 @@ def wait_for_port(port: int, timeout_s: float = 10.0, host: str = "127.0.0.1") -
 
 
 class Mosquitto:
-    """A Mosquitto process with the project's configuration on ``127.0.0.1:<port>``."""
+    """A Mosquitto process with the project's configuration on ``127.0.0.1:<port>``.
+
+    ``auth`` switches anonymous access off: either users and their passwords (a password file
+    is written with ``mosquitto_passwd -b``) or an existing password file (for example the one
+    ``deploy/mosquitto/entrypoint.sh`` writes); ``acl_file`` then restricts what each user may
+    publish and read (default: the deployment's ``deploy/mosquitto/acl``).
+    """
 
     def __init__(
         self,
@@ -59,6 +76,8 @@ class Mosquitto:
         *,
         base_config: Path = BROKER_CONFIG,
         extra: list[str] | None = None,
+        auth: Mapping[str, str] | Path | None = None,
+        acl_file: Path = BROKER_ACL,
     ) -> None:
         self.binary = shutil.which("mosquitto") or (
             "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
@@ -69,7 +88,30 @@ class Mosquitto:
         self.port = port or free_port()
         self.extra = extra or []
         self.base_config = base_config
+        self.auth = auth
+        self.acl_file = acl_file
         self.process: subprocess.Popen[bytes] | None = None
+
+    def _auth_lines(self) -> list[str]:
+        """Password file and ACL as copies in the work folder (the broker may read them after
+        dropping root, and a private instance must not depend on the repository's modes)."""
+        if self.auth is None:
+            return []
+        passwords = self.workdir / "passwd"
+        if isinstance(self.auth, Path):
+            shutil.copyfile(self.auth, passwords)
+        else:
+            tool = shutil.which("mosquitto_passwd")
+            if tool is None:
+                raise ConfigError("mosquitto", "no mosquitto_passwd on PATH for auth")
+            passwords.write_text("")
+            for user, password in self.auth.items():
+                subprocess.run([tool, "-b", str(passwords), user, password], check=True)
+        acl = self.workdir / "acl"
+        shutil.copyfile(self.acl_file, acl)
+        for path in (passwords, acl):
+            path.chmod(0o600)
+        return ["allow_anonymous false", f"password_file {passwords}", f"acl_file {acl}"]
 
     def write_config(self) -> Path:
         data = self.workdir / "data"
@@ -83,9 +125,10 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1",
             f"persistence_location {data}/",
             f"log_dest file {self.workdir / 'mosquitto.log'}",
+            *self._auth_lines(),
             *self.extra,
         ]
-        if not any(line.startswith(("allow_anonymous", "password_file")) for line in self.extra):
+        if not any(line.startswith(("allow_anonymous", "password_file")) for line in ours):
             ours.append("allow_anonymous true")
         config = self.workdir / "mosquitto.conf"
         config.write_text("\n".join([*kept, "", "# private instance", *ours, ""]))

@@ -1,0 +1,326 @@
+"""docker-compose.yml checked without a Docker engine: it validates, it refuses to start
+without its secrets, and its parts agree with each other and with the code they run (hub
+settings, simulator flags, broker config, ACL, Grafana provisioning, Dockerfile)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from hub.contracts import AdapterEnv
+from hub.devices import DeviceRegistry
+from hub.plugins import load_adapters
+from hub.settings import Settings, load_settings
+from hub.timestamps import TimePolicy
+from tests.deploy.stack import (
+    ACL_FILE,
+    COMPOSE_FILE,
+    DASHBOARD,
+    DASHBOARD_PROVIDER,
+    DATASOURCE,
+    DOCKERFILE,
+    ENTRYPOINT,
+    REPO,
+    acl_sections,
+    broker_listener_port,
+    broker_setting,
+    command_options,
+    env_example,
+    mounts,
+    published_targets,
+    referenced_variables,
+    required_variables,
+    run_config,
+    service_environment,
+    url_host_port,
+)
+
+SERVICES = {"mosquitto", "influxdb", "registry", "hub", "sim-backfill", "simulators", "grafana"}
+SIMULATORS = ("registry", "sim-backfill", "simulators")
+
+
+def hub_services(config: dict[str, Any]) -> list[str]:
+    return [
+        name for name, service in config["services"].items() if service.get("command") == ["run"]
+    ]
+
+
+def test_compose_config_validates_with_the_documented_variables(config: dict[str, Any]) -> None:
+    assert set(config["services"]) == SERVICES
+    assert hub_services(config) == ["hub"]
+    hub = config["services"]["hub"]
+    assert hub["image"] == "cityhub:local"
+    assert hub["build"]["context"] == str(REPO)
+
+
+def test_every_required_variable_fails_loudly_when_missing(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    required = required_variables()
+    # The secrets, and nothing that has a sensible default.
+    assert required == {
+        "MQTT_HUB_PASSWORD",
+        "MQTT_SIMULATOR_PASSWORD",
+        "INFLUXDB_ADMIN_PASSWORD",
+        "INFLUXDB_TOKEN",
+        "HUB_READ_KEY",
+        "HUB_ADMIN_KEY",
+        "GRAFANA_ADMIN_PASSWORD",
+    }
+    attempts = [({k: v for k, v in stack_env.items() if k != name}, name) for name in required]
+    attempts.append(({**stack_env, "INFLUXDB_TOKEN": ""}, "INFLUXDB_TOKEN"))  # empty = missing
+    for env, name in attempts:
+        result = run_config(env, tmp_path)
+        assert result.returncode != 0, f"compose starts without {name}"
+        assert f"set {name} in .env" in result.stderr, result.stderr
+
+
+def test_env_example_documents_every_variable_and_commits_no_secret() -> None:
+    example = env_example()
+    assert set(example) == referenced_variables(), "every ${VAR} in .env.example, and only those"
+    for name in required_variables():
+        assert example[name] == "", f"{name} must be empty in .env.example (a secret)"
+    lines = Path(REPO / ".env.example").read_text().splitlines()
+    for index, line in enumerate(lines):
+        if re.match(r"^[A-Z_]+=", line) and lines[index - 1].startswith("#") is False:
+            # A variable sharing the comment of the one above it is fine; an undocumented
+            # block is not: walk up to the nearest comment.
+            above = [text for text in lines[:index] if not re.match(r"^[A-Z_]+=", text)]
+            assert above and above[-1].startswith("#"), f"{line} is not documented"
+
+
+def _is_setting(name: str) -> bool:
+    model: type[BaseModel] = Settings
+    parts = name.removeprefix("CITYHUB_").lower().split("__")
+    for index, part in enumerate(parts):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        annotation = field.annotation
+        if index < len(parts) - 1:
+            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                return False
+            model = annotation
+    return True
+
+
+def test_hub_environment_holds_only_real_settings_that_load(
+    config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = service_environment(config, "hub")
+    names = [name for name in environment if name.startswith("CITYHUB_")]
+    assert names == list(environment), "the hub is configured by CITYHUB_* variables only"
+    unknown = [name for name in names if not _is_setting(name)]
+    assert unknown == [], f"not hub settings: {unknown}"
+    assert not _is_setting("CITYHUB_MQTT__NO_SUCH_THING")  # the check can fail
+    for name in [name for name in __import__("os").environ if name.startswith("CITYHUB_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()  # the values parse as well: a ConfigError would name the variable
+    assert settings.mode == "production"
+    assert settings.store.backend == "influxdb" and settings.store.influx_api == "v2"
+    assert settings.api.read_keys and settings.api.admin_keys
+    assert settings.mqtt.shared_group is None  # one hub, one durable session by default
+
+
+def test_simulator_services_use_real_flags_and_variables(config: dict[str, Any]) -> None:
+    from simulators import cli
+
+    source = Path(cli.__file__).read_text()
+    for name in SIMULATORS:
+        service = config["services"][name]
+        command = service["command"]
+        assert command[0] == "sim"
+        cli.parser().parse_args(command[1:])  # argparse exits on an unknown flag or bad value
+        for variable in service_environment(config, name):
+            assert variable in source, f"{name}: {variable} is not read by cityhub sim"
+        assert service["healthcheck"] == {"test": ["NONE"]}  # compose's form of disable: true
+    assert "--backfill-only" in config["services"]["sim-backfill"]["command"]
+    assert "--backfill-only" not in config["services"]["simulators"]["command"]
+
+
+def test_hosts_ports_and_credentials_line_up(
+    config: dict[str, Any], stack_env: dict[str, str]
+) -> None:
+    services = config["services"]
+    hub = service_environment(config, "hub")
+    listener = broker_listener_port()
+    assert hub["CITYHUB_MQTT__HOST"] == "mosquitto"
+    assert int(hub["CITYHUB_MQTT__PORT"]) == listener
+    assert published_targets(config, "mosquitto") == {listener}
+    assert hub["CITYHUB_MQTT__PASSWORD"] == stack_env["MQTT_HUB_PASSWORD"]
+    assert (
+        service_environment(config, "mosquitto")["MQTT_HUB_PASSWORD"]
+        == hub["CITYHUB_MQTT__PASSWORD"]
+    )
+    for name in SIMULATORS:
+        options = command_options(services[name]["command"])
+        assert (options["--host"], int(options["--port"])) == ("mosquitto", listener)
+        assert options["--username"] == "simulator"
+        assert (
+            service_environment(config, name)["CITYHUB_SIM_PASSWORD"]
+            == stack_env["MQTT_SIMULATOR_PASSWORD"]
+            == service_environment(config, "mosquitto")["MQTT_SIMULATOR_PASSWORD"]
+        )
+    # The hub and Grafana reach InfluxDB where its service listens, on the bucket it creates.
+    influx = service_environment(config, "influxdb")
+    assert url_host_port(hub["CITYHUB_STORE__INFLUX_URL"]) == ("influxdb", 8086)
+    assert published_targets(config, "influxdb") == {8086}
+    assert hub["CITYHUB_STORE__INFLUX_TOKEN"] == influx["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
+    assert hub["CITYHUB_STORE__INFLUX_ORG"] == influx["DOCKER_INFLUXDB_INIT_ORG"]
+    assert hub["CITYHUB_STORE__INFLUX_BUCKET"] == influx["DOCKER_INFLUXDB_INIT_BUCKET"]
+    grafana = service_environment(config, "grafana")
+    assert grafana["INFLUXDB_TOKEN"] == influx["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
+    assert grafana["INFLUXDB_BUCKET"] == influx["DOCKER_INFLUXDB_INIT_BUCKET"]
+    source = yaml.safe_load(DATASOURCE.read_text())["datasources"][0]
+    assert url_host_port(source["url"]) == ("influxdb", 8086)
+    assert source["jsonData"]["dbName"] == source["database"] == "$INFLUXDB_BUCKET"
+    assert source["jsonData"]["httpHeaderName1"] == "Authorization"
+    assert source["secureJsonData"]["httpHeaderValue1"] == "Token $INFLUXDB_TOKEN"
+    # The API: published, health-checked and bound where the container listens.
+    api_port = int(hub["CITYHUB_API__PORT"])
+    assert hub["CITYHUB_API__HOST"] == "0.0.0.0"
+    assert published_targets(config, "hub") == {api_port}
+    assert f"127.0.0.1:{api_port}/ready" in " ".join(services["hub"]["healthcheck"]["test"])
+    assert published_targets(config, "grafana") == {3000}
+    # Published ports listen on loopback unless .env says otherwise.
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            host_ip = port.get("host_ip") if isinstance(port, dict) else str(port).split(":")[0]
+            assert host_ip == "127.0.0.1", f"{name} publishes {port} beyond loopback"
+
+
+def test_volumes_exist_and_are_mounted_where_they_are_used(config: dict[str, Any]) -> None:
+    services = config["services"]
+    declared = set(config.get("volumes") or {})
+    used = set()
+    for name in services:
+        for target, (kind, source, _) in mounts(config, name).items():
+            if kind == "bind":
+                assert Path(source).exists(), f"{name}: {source} (for {target}) does not exist"
+                assert Path(source).resolve().is_relative_to(REPO), source
+            else:
+                assert source in declared, f"{name}: volume {source!r} is not declared"
+                used.add(source)
+    assert used == declared, f"declared but unused volumes: {declared - used}"
+    # Broker: config, ACL and entrypoint where entrypoint.sh and mosquitto.conf expect them.
+    broker = mounts(config, "mosquitto")
+    assert broker["/mosquitto/config/mosquitto.conf"][1] == str(
+        REPO / "deploy/mosquitto/mosquitto.conf"
+    )
+    assert broker["/mosquitto/config/acl"][1] == str(ACL_FILE)
+    script = ENTRYPOINT.read_text()
+    assert "${MOSQUITTO_ACL_SOURCE:-/mosquitto/config/acl}" in script
+    assert "${MOSQUITTO_AUTH_DIR:-/mosquitto/auth}" in script
+    assert broker_setting("password_file") == "/mosquitto/auth/passwd"
+    assert broker_setting("acl_file") == "/mosquitto/auth/acl"
+    assert broker_setting("allow_anonymous") == "false"
+    assert broker_setting("persistence") == "true"
+    assert broker_setting("persistence_location").rstrip("/") in broker
+    entrypoint_target = services["mosquitto"]["entrypoint"][-1]
+    assert broker[entrypoint_target][1] == str(ENTRYPOINT)
+    # The registry: written by the one-shot, read by the hub, in a shared volume.
+    registry_file = Path(service_environment(config, "hub")["CITYHUB_INGEST__REGISTRY_FILE"])
+    written = Path(command_options(services["registry"]["command"])["--registry"])
+    assert written == registry_file
+    hub_mounts, registry_mounts = mounts(config, "hub"), mounts(config, "registry")
+    assert str(registry_file.parent) in hub_mounts and str(registry_file.parent) in registry_mounts
+    assert hub_mounts[str(registry_file.parent)][1] == registry_mounts[str(registry_file.parent)][1]
+    # Grafana: provisioning and the dashboards folder its provider reads.
+    grafana = mounts(config, "grafana")
+    provider = yaml.safe_load(DASHBOARD_PROVIDER.read_text())["providers"][0]
+    dashboards = grafana[provider["options"]["path"]]
+    assert dashboards[1] == str(DASHBOARD.parent) and dashboards[2]
+    home = service_environment(config, "grafana")["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{provider['options']['path']}/{DASHBOARD.name}"
+    assert grafana["/etc/grafana/provisioning"][1] == str(DATASOURCE.parents[1])
+
+
+def test_start_order_and_health_checks(config: dict[str, Any]) -> None:
+    services = config["services"]
+    for service in services.values():
+        for dependency, condition in service.get("depends_on", {}).items():
+            target = services[dependency]
+            if condition["condition"] == "service_healthy":
+                assert target.get("healthcheck", {}).get("test"), f"{dependency} has no check"
+            else:
+                assert condition["condition"] == "service_completed_successfully"
+                assert target.get("restart") == "no", f"{dependency} is not a one-shot"
+    order = {name: set(service.get("depends_on", {})) for name, service in services.items()}
+    assert order["hub"] == {"mosquitto", "influxdb", "registry"}
+    assert order["sim-backfill"] == {"hub"}  # the hub's session exists before history is sent
+    assert order["simulators"] == {"sim-backfill"}
+    assert order["grafana"] == {"influxdb"}
+    for name in ("mosquitto", "influxdb", "hub", "grafana"):
+        assert services[name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
+
+
+def test_acl_grants_exactly_what_the_services_need(config: dict[str, Any]) -> None:
+    env = AdapterEnv(time=TimePolicy(zone=ZoneInfo("UTC")), devices=DeviceRegistry())
+    hub = service_environment(config, "hub")
+    options = json.loads(hub.get("CITYHUB_INGEST__ADAPTER_OPTIONS", "{}"))
+    names = (
+        json.loads(hub["CITYHUB_INGEST__ADAPTERS"]) if "CITYHUB_INGEST__ADAPTERS" in hub else None
+    )
+    filters = {f.value for adapter in load_adapters(names, options, env) for f in adapter.topics}
+    assert len(filters) == 5  # all three families: SenML, Tasmota, Shelly, OCPP, GTFS-RT
+    sections = acl_sections()
+    assert set(sections) == {"hub", "simulator", "healthcheck"}  # no anonymous section
+    assert sections["simulator"] == {"write": filters}
+    assert sections["hub"] == {"read": filters}
+    healthcheck = " ".join(config["services"]["mosquitto"]["healthcheck"]["test"])
+    topic = re.search(r"-t '([^']+)'", healthcheck)
+    assert topic and sections["healthcheck"] == {"read": {topic[1].replace("$$", "$")}}
+    # The users the services log in as are the ACL's, and the entrypoint creates exactly them.
+    assert hub["CITYHUB_MQTT__USERNAME"] == "hub"
+    script_users = set(
+        re.findall(r'mosquitto_passwd -b "\$passwords" (\w+) ', ENTRYPOINT.read_text())
+    )
+    assert script_users == set(sections)
+
+
+def test_dockerfile_is_small_unprivileged_and_health_checked() -> None:
+    text = DOCKERFILE.read_text()
+    stages = re.findall(r"^FROM (\S+)", text, flags=re.MULTILINE)
+    assert stages == ["python:3.11-slim", "python:3.11-slim"]
+    for source in re.findall(r"^COPY (?!--from)(.+) \S+$", text, flags=re.MULTILINE):
+        for path in source.split():
+            assert (REPO / path).exists(), f"COPY {path}: missing"
+    assert "--no-cache-dir" in text
+    user = re.findall(r"^USER (\S+)", text, flags=re.MULTILINE)
+    assert user and user[-1] not in ("root", "0")
+    assert re.search(r"^HEALTHCHECK .*\n\s+CMD \[\"python\", \"-c\"", text, flags=re.MULTILINE)
+    assert 'ENTRYPOINT ["cityhub"]' in text and 'CMD ["run"]' in text
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["cityhub"] == "hub.cli:main"
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    assert ".env" in ignored and ".git" in ignored
+
+
+def test_dashboard_uses_the_provisioned_data_source() -> None:
+    uid = yaml.safe_load(DATASOURCE.read_text())["datasources"][0]["uid"]
+    dashboard = json.loads(DASHBOARD.read_text())
+    sources = {
+        json.dumps(panel["datasource"], sort_keys=True)
+        for panel in dashboard["panels"]
+        if "datasource" in panel
+    }
+    sources |= {
+        json.dumps(target["datasource"], sort_keys=True)
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    }
+    sources |= {
+        json.dumps(v["datasource"], sort_keys=True) for v in dashboard["templating"]["list"]
+    }
+    assert sources == {json.dumps({"type": "influxdb", "uid": uid}, sort_keys=True)}
+    assert COMPOSE_FILE.exists()
