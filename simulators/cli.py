@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     add("--password", default=None, help="MQTT password (or CITYHUB_SIM_PASSWORD)")
     add("--qos", type=int, choices=(0, 1), default=1, help="MQTT QoS of every message")
     add("--client-id", default="", help="MQTT client id (default: generated)")
-    add("--mqtt-version", choices=("3.1.1", "5"), default="3.1.1")
+    add("--mqtt-version", choices=("3.1.1", "5"), default="5")
     add("--seed", type=int, default=42, help="the city and its traffic follow from it")
     add("--buildings", type=int, default=20, help="metered buildings")
     add("--charge-points", type=int, default=6, help="charging stations")
@@ -206,7 +206,12 @@ def main(argv: list[str] | None = None) -> int:
         f"({stats.faults} with injected faults)",
         file=sys.stderr,
     )
-    return 0 if stats.backfilled + stats.live or args.backfill_only else 1
+    if not stats.connected:
+        return 1
+    if stats.refused:
+        print(f"the broker refused {stats.refused} publishes (check the ACL)", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class FlowControlledClient:
         username: str | None = None,
         password: str | None = None,
         window: int = 1000,
-        protocol: str = "3.1.1",
+        protocol: str = "5",
     ) -> None:
         version = mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311
         self._client = mqtt.Client(
@@ -52,6 +52,7 @@ class FlowControlledClient:
         self._qos = qos
         self._host, self._port = host, port
         self.dropped = 0
+        self.refused = 0  # MQTT v5 PUBACKs with a failure reason (e.g. 135, not authorized)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         if reason_code.is_failure:
@@ -65,6 +66,10 @@ class FlowControlledClient:
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        if reason_code.is_failure:
+            self.refused += 1
+            if self.refused <= 3:
+                log.warning("the broker refused a publish: %s", reason_code)
         self._slots.release()
 
     def connect(self, stop: threading.Event, timeout_s: float = 30.0) -> bool:

@@ -39,6 +39,8 @@ class PublishStats:
     live: int = 0  # messages published live
     faults: int = 0  # of them, carrying an injected fault
     skipped: int = 0  # time-less messages left out of the backfill
+    connected: bool = False  # whether the broker ever accepted the connection
+    refused: int = 0  # publishes the broker refused (MQTT v5 PUBACK reason, e.g. the ACL)
 
 
 class RateLimiter:
@@ -82,7 +84,7 @@ def run(
     username: str | None = None,
     password: str | None = None,
     client_id: str = "",
-    protocol: str = "3.1.1",
+    protocol: str = "5",
     window: int = 1000,
     progress: bool | None = None,
     on_message: Callable[[SimMessage], None] | None = None,
@@ -119,6 +121,7 @@ def run(
     if not client.connect(stop_event):
         log.error("could not connect to the MQTT broker at %s:%s", host, port)
         return stats
+    stats.connected = True
     log.info(
         "publishing %d devices to %s:%s (speed %gx, rate cap %s, faults %s)",
         len(city.device_ids()),
@@ -157,6 +160,7 @@ def run(
         client.drain()
     finally:
         client.close()
+    stats.refused = client.refused
     return stats
 
 
