@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from hub.contracts import RefusedPoint
 from hub.errors import QueryError, StoreUnavailable
-from hub.points import FieldValue, Point
+from hub.points import Point
 from hub.query import (
     NAME,
     AggregateQuery,
@@ -44,6 +44,8 @@ _RESERVED = frozenset({"series", "time"})
 _SQL_TYPE = {float: "DOUBLE", bool: "BOOLEAN", str: "VARCHAR"}
 _ARROW_TYPE = {"DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.string()}
 _KIND = {"DOUBLE": "float", "BOOLEAN": "bool", "VARCHAR": "str"}
+_UNCHECKED = "\x00unchecked"  # sentinel of the name-check cache (compared by identity)
+_NAME_CHECKS_MAX = 10_000  # distinct (measurement, tag keys, field keys) combinations cached
 TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
 _AGGREGATES = {
     "mean": "avg({f})",
@@ -62,10 +64,6 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _field_type(value: FieldValue) -> str:
-    return _SQL_TYPE.get(type(value), "DOUBLE")
-
-
 class DuckDBStore:
     """A :class:`hub.contracts.Store` on one DuckDB file."""
 
@@ -77,6 +75,7 @@ class DuckDBStore:
             raise StoreUnavailable(f"cannot open DuckDB file {path}: {error}") from error
         self._path = path
         self._write_lock = threading.Lock()
+        self._name_checks: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str | None] = {}
         self._local = threading.local()
         self._columns: dict[str, dict[str, str]] = self._load_schema()
 
@@ -122,8 +121,18 @@ class DuckDBStore:
     def write(self, points: Sequence[Point]) -> list[RefusedPoint]:
         refused: list[RefusedPoint] = []
         by_table: dict[str, dict[tuple[str, int], Point]] = defaultdict(dict)
+        checked = self._name_checks
         for point in points:
-            problem = self._check_names(point)
+            # Whether the names are valid depends on the names only: check each combination
+            # of measurement, tag keys and field keys once (a regex per name per point was
+            # a noticeable share of the drain's profile).
+            names = (point.measurement, tuple(point.tags), tuple(point.fields))
+            problem = checked.get(names, _UNCHECKED)
+            if problem is _UNCHECKED:
+                problem = self._check_names(point)
+                if len(checked) >= _NAME_CHECKS_MAX:
+                    checked.clear()
+                checked[names] = problem
             if problem:
                 refused.append(RefusedPoint(point, problem))
                 continue
@@ -145,7 +154,7 @@ class DuckDBStore:
                 con.execute("BEGIN")
                 for table, rows in by_table.items():
                     columns = schema.setdefault(table, {})
-                    refused += self._write_table(con, table, columns, list(rows.values()))
+                    refused += self._write_table(con, table, columns, rows)
                 con.execute("COMMIT")
             except duckdb.Error as error:
                 con.execute("ROLLBACK")
@@ -172,50 +181,68 @@ class DuckDBStore:
         con: duckdb.DuckDBPyConnection,
         table: str,
         columns: dict[str, str],
-        points: list[Point],
+        rows: dict[tuple[str, int], Point],
     ) -> list[RefusedPoint]:
+        # Plain loops with the type lookup inlined: this runs for every field of every point.
+        sql_type = _SQL_TYPE.get
         wanted: dict[str, str] = {}
-        for point in points:
+        for point in rows.values():
             for key in point.tags:
-                wanted.setdefault(key, TAG)
+                if key not in wanted:
+                    wanted[key] = TAG
             for name, value in point.fields.items():
-                wanted.setdefault(name, _field_type(value))
+                if name not in wanted:
+                    wanted[name] = sql_type(type(value), "DOUBLE")
         self._ensure_columns(con, table, columns, wanted)
         refused: list[RefusedPoint] = []
-        accepted: list[Point] = []
-        for point in points:
-            conflict = next(
-                (
-                    f"field {name!r} is {_KIND.get(columns[name], columns[name])} in "
-                    f"{table!r}, got {type(value).__name__}"
-                    for name, value in point.fields.items()
-                    if columns[name] != _field_type(value)
-                ),
-                None,
-            )
-            if conflict is None and any(columns[key] != TAG for key in point.tags):
-                conflict = "a tag key of this point is a field in this measurement"
+        accepted: list[tuple[str, Point]] = []
+        for (series, _time_ns), point in rows.items():
+            conflict = None
+            for name, value in point.fields.items():
+                if columns[name] != sql_type(type(value), "DOUBLE"):
+                    conflict = (
+                        f"field {name!r} is {_KIND.get(columns[name], columns[name])} in "
+                        f"{table!r}, got {type(value).__name__}"
+                    )
+                    break
+            if conflict is None:
+                for key in point.tags:
+                    if columns[key] != TAG:
+                        conflict = "a tag key of this point is a field in this measurement"
+                        break
             if conflict:
                 refused.append(RefusedPoint(point, conflict))
             else:
-                accepted.append(point)
+                accepted.append((series, point))
         if accepted:
             self._insert(con, table, accepted, {name: columns[name] for name in wanted})
         return refused
 
     @staticmethod
     def _insert(
-        con: duckdb.DuckDBPyConnection, table: str, points: list[Point], wanted: dict[str, str]
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        rows: list[tuple[str, Point]],
+        wanted: dict[str, str],
     ) -> None:
+        # Columns are filled in one pass over each point's own tags and fields (a wide table
+        # such as charger_meter has dozens of columns, each point only a few of them).
+        count = len(rows)
+        values: dict[str, list[Any]] = {name: [None] * count for name in wanted}
+        times: list[int] = [0] * count
+        for index, (_series, point) in enumerate(rows):
+            times[index] = point.time_ns
+            for name, tag in point.tags.items():
+                values[name][index] = tag
+            for name, value in point.fields.items():
+                values[name][index] = value
         data: dict[str, Any] = {
-            "series": pa.array([p.series for p in points], pa.string()),
-            "time": pa.array([p.time_ns for p in points], pa.timestamp("ns")),
+            "series": pa.array([series for series, _point in rows], pa.string()),
+            "time": pa.array(times, pa.timestamp("ns")),
         }
         for name, kind in wanted.items():
-            if kind == TAG:
-                data[name] = pa.array([p.tags.get(name) for p in points], pa.string())
-            else:
-                data[name] = pa.array([p.fields.get(name) for p in points], _ARROW_TYPE[kind])
+            arrow_type = pa.string() if kind == TAG else _ARROW_TYPE[kind]
+            data[name] = pa.array(values[name], arrow_type)
         batch = pa.table(data)  # noqa: F841  (read by DuckDB's replacement scan below)
         updates = ", ".join(
             f"{_quote(f)} = COALESCE(excluded.{_quote(f)}, {_quote(f)})"
