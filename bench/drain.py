@@ -1,0 +1,279 @@
+"""Drain test: how fast does each consumer empty a preloaded persistent session?
+
+For every consumer, on a fresh private Mosquitto with the project's config: its client id
+connects once (``clean_start=False``, Session Expiry Interval) and subscribes QoS 1 to the
+hub's topic filters, leaves; N messages are published QoS 1 (the broker queues them for the
+session); then the consumer starts and the clock runs until it has received and
+acknowledged N (for the hub: until its ``cityhub_messages_total`` counter, which counts a
+message once its batch is stored and acknowledged, reaches N).
+
+Clocks: ``mosquitto_sub`` from process start to exit (its start-up is milliseconds); the
+Python consumers from their MQTT connection (CONNACK: the bare client's own clock, the hub's
+"connected" log line) to the last acknowledgement, so the hub's import time is not counted.
+The hub's end is seen by polling ``/metrics`` every 100 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.context import Context, preload, progress
+from bench.services import HUB_FILTERS, HubRunner, Influxd, create_session, hub_client_id
+
+__all__ = ["CONSUMERS", "run_drain"]
+
+POLL_S = 0.1  # /metrics costs the hub a little: 10 Hz is enough at these durations
+Result = dict[str, Any]
+
+
+def _timeout_s(count: int) -> float:
+    return max(60.0, count / 300)  # generous: 300 msg/s would already be a failure
+
+
+def mosquitto_sub(ctx: Context, count: int) -> Result:
+    with ctx.broker("drain-a") as broker:
+        create_session(broker.port, "bench-mosquitto-sub")
+        publish_rate = preload(broker.port, ctx.messages(count))
+        command = [
+            "mosquitto_sub", "-V", "mqttv5", "-c", "-i", "bench-mosquitto-sub", "-q", "1",
+            "-x", "3600", "-h", "127.0.0.1", "-p", str(broker.port), "-C", str(count),
+            "-W", str(int(_timeout_s(count))), "-D", "connect", "receive-maximum", "10000",
+            *[arg for f in HUB_FILTERS for arg in ("-t", f)],
+        ]  # fmt: skip
+        started = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"mosquitto_sub exited {done.returncode}: {done.stderr[-500:]!r}")
+    return {"seconds": seconds, "publish_rate": publish_rate}
+
+
+def bare_paho(ctx: Context, count: int) -> Result:
+    with ctx.broker("drain-b") as broker:
+        create_session(broker.port, "bench-bare-paho")
+        publish_rate = preload(broker.port, ctx.messages(count))
+        command = [
+            sys.executable, "-m", "bench.bare_client", "--port", str(broker.port),
+            "--client-id", "bench-bare-paho", "--count", str(count),
+            "--timeout", str(_timeout_s(count)),
+        ]  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE)
+        stdout, _ = process.communicate()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the client, now reaped
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    state = json.loads(stdout)
+    if process.returncode != 0 or state["done_at"] is None:
+        raise RuntimeError(f"bare client received {state['received']} of {count}")
+    return {
+        "seconds": state["done_at"] - state["connected_at"],
+        "publish_rate": publish_rate,
+        "cpu_s": round(cpu, 2),
+    }
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+    except psutil.Error:
+        return 0.0
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _spool_pending(hub: HubRunner) -> int:
+    """Batches still in the hub's local spool (InfluxDB backend); 0 when there is none."""
+    spool = hub.readiness().get("checks", {}).get("spool")
+    if not spool:
+        return 0
+    if "pending_batches" in spool:
+        return int(spool["pending_batches"])
+    detail = str(spool.get("detail", ""))
+    marker = "pending_batches="
+    if marker in detail:
+        return int(detail.split(marker, 1)[1].split(",", 1)[0])
+    return 0
+
+
+def drive_hubs(
+    ctx: Context,
+    name: str,
+    count: int,
+    hubs: list[HubRunner],
+    *,
+    wait_spool: bool = False,
+    on_started: Callable[[list[HubRunner]], None] | None = None,
+) -> Result:
+    """Start ``hubs`` on their preloaded sessions and time them until they together have
+    stored and acknowledged ``count`` messages (and, with ``wait_spool``, forwarded their
+    spools to the remote store)."""
+    for hub in hubs:
+        hub.start()
+    try:
+        if on_started:
+            on_started(hubs)
+        for hub in hubs:
+            hub.wait_api()
+        watches = [psutil.Process(hub.pid) for hub in hubs]
+        deadline = time.monotonic() + _timeout_s(count)
+        acked_at = stored_at = None
+        totals: dict[str, float] = {}
+        while True:
+            now = time.time()
+            per_hub = [hub.metrics() for hub in hubs]
+            totals = {
+                key: sum(m.get(key, 0.0) for m in per_hub)
+                for key in ("cityhub_messages", "cityhub_points_written", "cityhub_dead_letters")
+            }
+            if acked_at is None and totals["cityhub_messages"] >= count:
+                acked_at = now
+            if acked_at is not None and (
+                not wait_spool or all(_spool_pending(hub) == 0 for hub in hubs)
+            ):
+                stored_at = now
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{name}: {totals.get('cityhub_messages', 0):.0f} of {count} after "
+                    f"{_timeout_s(count):.0f} s:\n{hubs[0].log()}"
+                )
+            for hub in hubs:
+                hub.check_alive()
+            time.sleep(POLL_S)
+        connected = [hub.connected_at() for hub in hubs]
+        if any(c is None for c in connected):
+            raise RuntimeError(f"{name}: no 'connected' line in the hub log")
+        start = min(c for c in connected if c is not None)
+        result: Result = {
+            "seconds": stored_at - start,
+            "acked_seconds": acked_at - start,
+            "points": int(totals["cityhub_points_written"]),
+            "dead_letters": int(totals["cityhub_dead_letters"]),
+            "cpu_s": round(sum(_cpu_s(w) for w in watches), 2),
+            "peak_rss_mb": [_peak_rss_mb(hub.pid) for hub in hubs],
+        }
+        if len(hubs) > 1:
+            result["messages_per_hub"] = [int(m.get("cityhub_messages", 0)) for m in per_hub]
+        return result
+    finally:
+        for hub in hubs:
+            hub.stop()
+
+
+def _hub_env(backend: str, influx: Influxd | None) -> dict[str, str]:
+    if backend == "duckdb":
+        return {}
+    assert influx is not None
+    return {
+        "CITYHUB_STORE__BACKEND": "influxdb",
+        "CITYHUB_STORE__INFLUX_API": "v1",
+        "CITYHUB_STORE__INFLUX_URL": influx.url,
+        "CITYHUB_STORE__INFLUX_BUCKET": influx.database,
+    }
+
+
+def hub_drain(ctx: Context, count: int, *, backend: str, hubs: int = 1) -> Result:
+    name = f"drain-hub-{backend}-{hubs}"
+    group = "bench" if hubs > 1 else None
+    influx = Influxd(ctx.workdir / name / "influxd").start() if backend == "influxdb" else None
+    try:
+        with ctx.broker(name) as broker:
+            runners = [
+                HubRunner(
+                    ctx.workdir / name / f"hub-{i}",
+                    broker.port,
+                    ctx.registry,
+                    client_id=f"bench-hub-{i}",
+                    shared_group=group,
+                    env=_hub_env(backend, influx),
+                )
+                for i in range(hubs)
+            ]
+            for i in range(hubs):
+                create_session(broker.port, hub_client_id(f"bench-hub-{i}", group), group=group)
+            publish_rate = preload(broker.port, ctx.messages(count))
+            result = drive_hubs(ctx, name, count, runners, wait_spool=backend == "influxdb")
+            result["publish_rate"] = publish_rate
+            return result
+    finally:
+        if influx is not None:
+            influx.stop()
+
+
+def _influx_ready() -> str | None:
+    """Why the InfluxDB measurements cannot run here, or None."""
+    if not Influxd.available():
+        return "influxd (Debian package influxdb) is not installed"
+    try:
+        from hub.stores.influxdb import InfluxDBStore  # noqa: F401
+        from hub.stores.spool import SpooledStore  # noqa: F401
+    except Exception as error:  # the store is being written concurrently: report, not crash
+        return f"the InfluxDB store does not import: {error!r}"
+    return None
+
+
+CONSUMERS: dict[str, tuple[str, Callable[[Context, int], Result]]] = {
+    "a": ("mosquitto_sub (C client, the ceiling)", mosquitto_sub),
+    "b": ("bare paho-mqtt, acks only (baseline)", bare_paho),
+    "c": ("hub → DuckDB", lambda ctx, n: hub_drain(ctx, n, backend="duckdb")),
+    "d": (
+        "hub → InfluxDB 1.x (spool, v1 /write)",
+        lambda ctx, n: hub_drain(ctx, n, backend="influxdb"),
+    ),
+    "e": (
+        "2 hubs, shared subscription → one InfluxDB",
+        lambda ctx, n: hub_drain(ctx, n, backend="influxdb", hubs=2),
+    ),
+    "e2": (
+        "2 hubs, shared subscription → a DuckDB file each",
+        lambda ctx, n: hub_drain(ctx, n, backend="duckdb", hubs=2),
+    ),
+}  # fmt: skip
+_NEEDS_INFLUX = {"d", "e"}
+
+
+def run_drain(ctx: Context, count: int, consumers: list[str] | None = None) -> list[Result]:
+    """Every consumer on the same ``count`` messages; rates and ratios to the bare client."""
+    influx_problem = _influx_ready()
+    rows: list[Result] = []
+    for key in consumers or list(CONSUMERS):
+        label, measure = CONSUMERS[key]
+        row: Result = {"key": key, "consumer": label, "messages": count}
+        if key in _NEEDS_INFLUX and influx_problem:
+            row.update(status="not run", note=influx_problem)
+            progress(f"drain ({key}) {label}: not run ({influx_problem})")
+            rows.append(row)
+            continue
+        progress(f"drain ({key}) {label}: {count:,} messages")
+        try:
+            row.update(measure(ctx, count))
+            row["status"] = "ok"
+            row["rate"] = round(count / row["seconds"])
+            progress(f"drain ({key}) {row['rate']:,} msg/s in {row['seconds']:.2f} s")
+        except Exception as error:
+            row.update(status="failed", note=f"{type(error).__name__}: {str(error)[:1500]}")
+            progress(f"drain ({key}) failed: {row['note'][:300]}")
+        rows.append(row)
+    baseline = next((r for r in rows if r["key"] == "b" and r["status"] == "ok"), None)
+    for row in rows:
+        if baseline and row["status"] == "ok":
+            row["ratio_to_b"] = round(row["rate"] / baseline["rate"], 3)
+    return rows

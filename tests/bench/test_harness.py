@@ -1,0 +1,73 @@
+"""The benchmark harness's machinery on a tiny scale: it runs and its report is well formed.
+
+No timing is asserted (DESIGN.md: performance is measured by the harness, never by a test).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+from bench.workload import Workload, marker_message
+from hub.contracts import AdapterEnv
+from hub.devices import DeviceRegistry
+from hub.errors import Rejected
+from hub.plugins import load_adapters
+from hub.topics import TopicRouter
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
+    reason="needs the mosquitto binary",
+)
+
+
+def test_every_generated_message_is_accepted_and_becomes_distinct_points() -> None:
+    workload = Workload(seed=3)
+    env = AdapterEnv(devices=DeviceRegistry(workload.registry()))
+    router = TopicRouter((a.topics, a) for a in load_adapters(None, {}, env))
+    messages = [*workload.messages(2000), marker_message(1, workload.start_s * 10**9)]
+    keys = set()
+    adapters = set()
+    for topic, payload in messages:
+        adapter = router.route(topic)
+        assert adapter is not None, topic
+        try:
+            points = adapter.parse(topic, payload)
+        except Rejected as rejected:  # pragma: no cover - the failure message is the point
+            pytest.fail(f"{topic}: {rejected.reason} {rejected.detail}")
+        adapters.add(adapter.name)
+        keys.update((p.measurement, p.series, p.time_ns) for p in points)
+    assert adapters == {"senml", "tasmota", "shelly", "ocpp", "gtfsrt"}
+    assert len(keys) >= len(messages)  # no two messages collapse into the same points
+
+
+def test_a_tiny_drain_produces_a_well_formed_report(tmp_path: Path) -> None:
+    results_dir = tmp_path / "results"
+    code = main(
+        [
+            "--only", "drain", "--consumers", "b,c", "--messages", "500",
+            "--workdir", str(tmp_path / "work"), "--results-dir", str(results_dir),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads((results_dir / "latest.json").read_text())
+    assert report["machine"]["cores"] >= 1
+    assert report["machine"]["python"]
+    rows = {row["key"]: row for row in report["drain"]}
+    assert set(rows) == {"b", "c"}
+    for row in rows.values():
+        assert row["status"] == "ok", row.get("note")
+        assert row["messages"] == 500
+        assert row["seconds"] > 0 and row["rate"] > 0
+    assert rows["b"]["ratio_to_b"] == 1.0
+    assert rows["c"]["ratio_to_b"] > 0
+    # the hub stored every message and rejected none
+    assert rows["c"]["dead_letters"] == 0
+    assert rows["c"]["points"] >= 500
+    markdown = (results_dir / "latest.md").read_text()
+    assert "| (b) | bare paho-mqtt" in markdown
+    assert "| (c) | hub → DuckDB" in markdown
