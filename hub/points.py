@@ -11,7 +11,7 @@ not become two column types), so a field value is ``float``, ``bool`` or ``str``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 __all__ = ["FieldValue", "Point", "series_key"]
@@ -25,6 +25,9 @@ class Point:
     tags: dict[str, str]
     fields: dict[str, FieldValue]
     time_ns: int
+    # The series key, computed on first use and kept: the pipeline's cardinality guard and the
+    # store both need it, and it is the costliest thing about a point.
+    _series: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def time(self) -> datetime:
@@ -33,7 +36,20 @@ class Point:
 
     @property
     def series(self) -> str:
-        return series_key(self.tags)
+        key = self._series
+        if key is None:
+            key = series_key(self.tags)
+            object.__setattr__(self, "_series", key)
+        return key
+
+    def as_dict(self) -> dict[str, object]:
+        """The point as plain JSON-able values."""
+        return {
+            "measurement": self.measurement,
+            "tags": self.tags,
+            "fields": self.fields,
+            "time_ns": self.time_ns,
+        }
 
 
 def series_key(tags: dict[str, str]) -> str:

@@ -16,6 +16,7 @@ from hub.contracts import Adapter, AdapterEnv, RefusedPoint
 from hub.deadletters import DeadLetter, DeadLetterLog
 from hub.devices import DeviceRegistry
 from hub.ingest.mqtt import MqttSource
+from hub.ingest.mqtt_process import MqttProcess
 from hub.ingest.pipeline import BatchLimits, Pipeline, SeriesGuard
 from hub.metrics import HubMetrics
 from hub.plugins import load_adapters
@@ -67,7 +68,10 @@ class Hub:
             guard=SeriesGuard(ingest.max_series_per_measurement),
             metrics=self.metrics,
         )
-        self.mqtt = MqttSource(settings.mqtt, router.filters, self.pipeline.submit, self.metrics)
+        source = MqttProcess if settings.mqtt.client_process else MqttSource
+        self.mqtt: MqttSource | MqttProcess = source(
+            settings.mqtt, router.filters, self.pipeline.submit, self.metrics
+        )
 
     def _acknowledge(self, messages: Sequence) -> None:
         self.mqtt.acknowledge(messages)
@@ -78,7 +82,7 @@ class Hub:
             [
                 DeadLetter(
                     topic="",
-                    payload=json.dumps(dataclasses.asdict(r.point)).encode(),
+                    payload=json.dumps(r.point.as_dict()).encode(),
                     adapter="",
                     reason="store_refused",
                     detail=r.reason,

@@ -46,6 +46,7 @@ class MqttSettings(BaseModel):
     reconnect_min_s: int = Field(1, ge=1)
     reconnect_max_s: int = Field(30, ge=1)
     receive_maximum: int = Field(10000, ge=1, le=65535)  # unacked QoS 1 messages in flight
+    client_process: bool = True  # run the MQTT client in a process of its own (own GIL)
 
 
 class StoreSettings(BaseModel):

@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 import paho.mqtt.client as mqtt
@@ -39,12 +39,16 @@ class MqttSource:
         filters: Sequence[TopicFilter],
         deliver: Callable[[Inbound], None],
         metrics: HubMetrics | None = None,
+        *,
+        session_base: int = 0,
+        on_state: Callable[[bool, str], None] | None = None,
     ) -> None:
         self._settings = settings
         self._filters = list(filters)
         self._deliver = deliver
         self._metrics = metrics or HubMetrics()
-        self._session = 0
+        self._session = session_base  # connections are numbered from here
+        self._on_state = on_state
         self._connected = threading.Event()
         self.last_error = "not connected yet"
         client_id = settings.client_id
@@ -107,10 +111,14 @@ class MqttSource:
 
     def acknowledge(self, messages: Sequence[Inbound]) -> None:
         """PUBACK the messages received on the current connection (others come back)."""
-        session, ack = self._session, self._client.ack
-        for message in messages:
-            if message.qos and message.session == session:
-                ack(message.mid, message.qos)
+        self.acknowledge_ids((m.mid, m.qos, m.session) for m in messages)
+
+    def acknowledge_ids(self, ids: Iterable[tuple[int, int, int]]) -> None:
+        """PUBACK ``(mid, qos, session)`` triples received on the current connection."""
+        current, ack = self._session, self._client.ack
+        for mid, qos, session in ids:
+            if qos and session == current:
+                ack(mid, qos)
 
     # -- paho callbacks (network thread) ----------------------------------------------------
 
@@ -120,6 +128,8 @@ class MqttSource:
         if reason.is_failure:
             self.last_error = f"broker refused the connection: {reason}"
             log.error(self.last_error)
+            if self._on_state:
+                self._on_state(False, self.last_error)
             return
         self._session += 1
         subscriptions = [(f.shared(self._settings.shared_group), 1) for f in self._filters]
@@ -132,6 +142,8 @@ class MqttSource:
         self.last_error = ""
         self._connected.set()
         self._metrics.mqtt_connected.set(1)
+        if self._on_state:
+            self._on_state(True, "")
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -140,6 +152,8 @@ class MqttSource:
         self._metrics.mqtt_connected.set(0)
         self.last_error = f"disconnected: {reason}"
         log.warning("MQTT %s", self.last_error)
+        if self._on_state:
+            self._on_state(False, self.last_error)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._deliver(
