@@ -36,6 +36,12 @@ class HubMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self.ingest_lag = Histogram(
+            "cityhub_ingest_lag_seconds",
+            "From receipt of a batch's first message to its acknowledgement (durable)",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "cityhub_queue_depth", "Messages received and not yet processed", registry=self.registry
         )

@@ -196,6 +196,7 @@ class Pipeline:
         self._write_letters(letters)
         self._acknowledge(batch)
         self.last_batch_ns = time.time_ns()
+        self._metrics.ingest_lag.observe((self.last_batch_ns - batch[0].received_ns) / 1e9)
         self._count(points, letters, outcomes, time.perf_counter() - started)
 
     def _write(self, points: list[Point]) -> list[RefusedPoint] | None:

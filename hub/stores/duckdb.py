@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from hub.contracts import RefusedPoint
 from hub.errors import QueryError, StoreUnavailable
-from hub.points import Point
+from hub.points import FieldValue, Point
 from hub.query import (
     NAME,
     AggregateQuery,
@@ -37,6 +37,7 @@ from hub.query import (
     MeasurementInfo,
     SeriesResult,
 )
+from hub.stores.latest import LatestIndex
 
 __all__ = ["DuckDBStore"]
 
@@ -78,6 +79,7 @@ class DuckDBStore:
         self._name_checks: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str | None] = {}
         self._local = threading.local()
         self._columns: dict[str, dict[str, str]] = self._load_schema()
+        self._latest = LatestIndex()
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -156,6 +158,11 @@ class DuckDBStore:
                     columns = schema.setdefault(table, {})
                     refused += self._write_table(con, table, columns, rows)
                 con.execute("COMMIT")
+                refused_ids = {id(r.point) for r in refused}
+                for table, rows in by_table.items():
+                    self._latest.update(
+                        table, (p for p in rows.values() if id(p) not in refused_ids)
+                    )
             except duckdb.Error as error:
                 con.execute("ROLLBACK")
                 raise StoreUnavailable(f"DuckDB write failed: {error}") from error
@@ -342,38 +349,44 @@ class DuckDBStore:
         columns = self._columns.get(query.measurement)
         if columns is None:
             return []
-        tag_keys = [c for c, kind in columns.items() if kind == TAG]
         fields = [
             f
             for f in (query.fields or columns)
             if f not in _RESERVED and columns.get(f, TAG) != TAG
         ]
-        filters = self._where(columns, query.where)
-        if not fields or filters is None:
+        if not fields or any(columns.get(tag) != TAG for tag in query.where):
             return []
-        clauses, params = filters
-        any_value = " OR ".join(f"{_quote(f)} IS NOT NULL" for f in fields)
+        if not self._latest.loaded(query.measurement):
+            with self._write_lock:  # no batch may commit between the scan and the install
+                if not self._latest.loaded(query.measurement):
+                    self._load_latest(query.measurement, self._columns[query.measurement])
+        return self._latest.query(query.measurement, fields, query.where)
+
+    def _load_latest(self, table: str, columns: dict[str, str]) -> None:
+        tag_keys = [c for c, kind in columns.items() if kind == TAG]
+        fields = [c for c, kind in columns.items() if c not in _RESERVED and kind != TAG]
+        if not fields:
+            self._latest.load(table, [])
+            return
         selected = [
-            f"arg_max({_quote(f)}, time) FILTER (WHERE {_quote(f)} IS NOT NULL)" for f in fields
+            f"arg_max({_quote(f)}, time) FILTER (WHERE {_quote(f)} IS NOT NULL), "
+            f"epoch_ns(max(time) FILTER (WHERE {_quote(f)} IS NOT NULL))"
+            for f in fields
         ]
         sql = f"""
-            SELECT {", ".join([*(_quote(t) for t in tag_keys), "epoch_ns(max(time))", *selected])}
-            FROM {_quote(query.measurement)}
-            WHERE ({any_value}) {"AND " + " AND ".join(clauses) if clauses else ""}
-            GROUP BY series, {", ".join([*(_quote(t) for t in tag_keys)]) or "series"}
-            ORDER BY series"""
-        result: list[LatestRow] = []
-        for row in self._cursor().execute(sql, params).fetchall():
-            tags = {k: v for k, v in zip(tag_keys, row, strict=False) if v is not None}
-            values = row[len(tag_keys) + 1 :]
-            result.append(
-                LatestRow(
-                    tags=tags,
-                    time_ns=row[len(tag_keys)],
-                    fields={f: v for f, v in zip(fields, values, strict=True) if v is not None},
-                )
-            )
-        return result
+            SELECT {", ".join(["series", *(_quote(t) for t in tag_keys), *selected])}
+            FROM {_quote(table)} GROUP BY ALL"""
+
+        def rows() -> Iterator[tuple[str, dict[str, str], str, int, FieldValue]]:
+            for row in self._cursor().execute(sql).fetchall():
+                tags = {k: v for k, v in zip(tag_keys, row[1:], strict=False) if v is not None}
+                base = 1 + len(tag_keys)
+                for index, field in enumerate(fields):
+                    value, time_ns = row[base + 2 * index], row[base + 2 * index + 1]
+                    if time_ns is not None:
+                        yield row[0], tags, field, time_ns, value
+
+        self._latest.load(table, rows())
 
     def catalog(self) -> Catalog:
         cursor = self._cursor()

@@ -261,6 +261,28 @@ def test_latest_takes_each_field_last_value_and_newest_time(store: Store) -> Non
     assert store.latest(LatestQuery("charger", fields=("nothing",))) == []
 
 
+def test_latest_follows_writes_after_the_first_question(store: Store) -> None:
+    tags = {"device": "ch2"}
+    store.write([Point("charger", tags, {"power_w": 100.0, "status": "Charging"}, T0 + 10 * M)])
+    assert store.latest(LatestQuery("charger"))[0].fields == {
+        "power_w": 100.0,
+        "status": "Charging",
+    }
+    store.write(
+        [
+            Point("charger", tags, {"power_w": 50.0}, T0 + 20 * M),  # newer: replaces
+            Point("charger", tags, {"status": "Faulted"}, T0 + 5 * M),  # older: ignored
+            Point("charger", {"device": "ch3"}, {"power_w": 1.0}, T0),  # a new series
+        ]
+    )
+    assert store.latest(LatestQuery("charger")) == [
+        LatestRow(tags, T0 + 20 * M, {"power_w": 50.0, "status": "Charging"}),
+        LatestRow({"device": "ch3"}, T0, {"power_w": 1.0}),
+    ]
+    store.write([Point("charger", tags, {"power_w": 75.0}, T0 + 20 * M)])  # same instant
+    assert store.latest(LatestQuery("charger", fields=("power_w",)))[0].fields == {"power_w": 75.0}
+
+
 def test_catalog(store: Store) -> None:
     assert store.catalog().measurements == []
     store.write(ENERGY + METER)
