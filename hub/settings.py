@@ -66,7 +66,7 @@ class StoreSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     batch_max_messages: int = Field(5000, ge=1)
-    batch_max_age_ms: int = Field(50, ge=1)
+    batch_max_age_ms: int = Field(20, ge=1)
     max_payload_bytes: int = Field(256 * 1024, ge=64)
     timezone: str = "UTC"  # for naive local timestamps (Tasmota, some chargers)
     max_future_s: float = Field(300.0, ge=0)

@@ -53,7 +53,7 @@ class Inbound:
 @dataclass(frozen=True)
 class BatchLimits:
     max_messages: int = 5000
-    max_age_s: float = 0.05
+    max_age_s: float = 0.02
     max_payload_bytes: int = 256 * 1024
 
 

