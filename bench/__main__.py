@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(STAGES), help="comma-separated stages")
     parser.add_argument("--messages", type=int, help="drain: messages (default 200k, quick 20k)")
     parser.add_argument(
+        "--rounds", type=int, help="drain: runs of every consumer, in turn (default 3, quick 1)"
+    )
+    parser.add_argument(
         "--consumers", default="a,b,c,d,e,e2", help="drain: consumers to measure (a,b,c,d,e,e2)"
     )
     parser.add_argument("--rates", help="live: msg/s, comma-separated (default 1000,5000,10000)")
@@ -67,6 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.live_seconds = args.live_seconds or (10.0 if args.quick else 30.0)
     args.meters = args.meters or (200 if args.quick else 2000)
     args.query_repeats = args.query_repeats or (10 if args.quick else 20)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.profile_messages = args.profile_messages or args.messages
     args.consumers = [c.strip() for c in args.consumers.split(",") if c.strip()]
     return args
@@ -95,7 +99,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         ctx = Context(workdir, args.cache_dir, seed=args.seed)
         if "drain" in args.stages:
-            results["drain"] = run_drain(ctx, args.messages, args.consumers)
+            results["drain"] = run_drain(ctx, args.messages, args.consumers, args.rounds)
         if "live" in args.stages:
             results["live"] = run_live(ctx, args.rates, args.live_seconds)
         if "query" in args.stages:

@@ -47,6 +47,8 @@ def _drain(rows: list[dict[str, Any]]) -> list[str]:
             notes += f" acked (spooled) after {row['acked_seconds']:.2f} s"
         if row.get("dead_letters"):
             notes += f" {row['dead_letters']} dead letters"
+        if row.get("rounds"):
+            notes += f" median of {_fmt(row['rounds'])} msg/s"
         lines.append(
             f"| ({row['key']}) | {row['consumer']} | {_fmt(row['messages'])} "
             f"| {_fmt(row.get('seconds'), 2)} | {_fmt(row.get('rate'))} "
