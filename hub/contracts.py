@@ -17,7 +17,15 @@ from typing import Protocol, runtime_checkable
 
 from hub.devices import DeviceRegistry
 from hub.points import Point
-from hub.query import AggregateQuery, Catalog, LatestQuery, LatestRow, SeriesResult
+from hub.query import (
+    AggregateQuery,
+    Catalog,
+    LatestQuery,
+    LatestRow,
+    PointRow,
+    PointsQuery,
+    SeriesResult,
+)
 from hub.timestamps import TimePolicy
 from hub.topics import TopicFilter
 
@@ -66,6 +74,10 @@ class Store(Protocol):
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]: ...
 
     def latest(self, query: LatestQuery) -> list[LatestRow]: ...
+
+    def points(self, query: PointsQuery) -> list[PointRow]:
+        """The raw points of a range in time order, at most ``query.limit`` of them."""
+        ...
 
     def catalog(self) -> Catalog: ...
 

@@ -4,6 +4,13 @@
   ``every_ns`` (aligned to the Unix epoch, as InfluxQL aligns ``GROUP BY time()``) inside
   ``[start_ns, end_ns)``, grouped by tags, filtered by tag values. Empty windows are omitted.
 * **latest**: the last value of each field for every series (entity).
+* **points**: the raw points of one measurement in ``[start_ns, end_ns)`` that carry at least
+  one of the selected fields (every field when none is named), filtered by tag values, in time
+  order, ties by series key (``k1=v1,k2=v2``, keys sorted, compared as strings). Each is a
+  :class:`PointRow`: its tags (a tag the point lacks is left out), its exact time in
+  nanoseconds, and the selected fields it carries (a field it lacks is left out; unknown field
+  names are ignored). At most ``limit`` rows, the first ones in that order: a caller that must
+  know whether the range holds more asks for one row more than it wants and checks.
 * **catalog**: measurements with their fields, tag keys, series and devices with last-seen.
 
 Semantics both stores implement identically (the conformance suite checks):
@@ -36,6 +43,8 @@ __all__ = [
     "LatestQuery",
     "LatestRow",
     "MeasurementInfo",
+    "PointRow",
+    "PointsQuery",
     "SeriesResult",
     "parse_duration_ns",
 ]
@@ -136,6 +145,32 @@ class LatestRow:
     tags: dict[str, str]
     time_ns: int  # the newest time of any returned field
     fields: dict[str, FieldValue]
+
+
+@dataclass(frozen=True)
+class PointsQuery:
+    measurement: str
+    start_ns: int
+    end_ns: int
+    fields: tuple[str, ...] = ()  # () means every field
+    where: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    limit: int = 10_000  # at most this many rows; ask for one more to detect truncation
+
+    def __post_init__(self) -> None:
+        for name in (self.measurement, *self.fields, *self.where):
+            if not NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid measurement, field or tag name")
+        if self.end_ns <= self.start_ns:
+            raise ValueError("the range is empty: end must be after start")
+        if self.limit < 1:
+            raise ValueError("limit must be at least 1")
+
+
+@dataclass(frozen=True)
+class PointRow:
+    tags: dict[str, str]  # the point's tags (absent ones left out)
+    time_ns: int  # the point's own time, exact to the nanosecond
+    fields: dict[str, FieldValue]  # the selected fields the point carries
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def track(
     period: PeriodDep,
     vehicle_id: Annotated[str, Path(description="The vehicle id", examples=["bus-2101"])],
 ) -> dict[str, Any]:
-    """The fixes of the period in time order (one per second at most); `geometry` is null
+    """The fixes of the period in time order, at their exact times; `geometry` is null
     with fewer than two fixes (a LineString needs two). A period holding more fixes than
     `CITYHUB_API__MAX_POINTS` is refused."""
     if vehicle_id not in known_values(hub, ("bus_position",), "device"):

@@ -1,11 +1,13 @@
-"""Raw events of a measurement, read through the ``aggregate`` primitive.
+"""Raw events of a measurement, read through the ``points`` primitive.
 
-The store contract has no "list the points" primitive, so events are read as ``last`` per
-field in windows of ``resolution_ns`` (1 s by default: OCPP and GTFS-Realtime times are whole
-seconds), grouped by the tags that identify an entity, and joined on (tags, window). Two
-events of one entity inside one window collapse into the last one. Before reading, one
-``count`` says how many points the range holds, and a range holding more than ``max_points``
-is refused with :class:`TooMuchData` instead of being read.
+One :class:`~hub.query.PointsQuery` reads the points of the range that carry any of the
+wanted fields, in time order, at their exact times: two events of one entity within one
+second are two events. An event is a point carrying the first wanted field; its tags are
+the ones that identify an entity (``group_by``, "" where the point lacks one), so series that
+differ only in another tag (a bus's ``route``) make one entity. A range holding more than
+``max_points`` such points (the first field or any other wanted one) is refused with
+:class:`TooMuchData`: the query asks for ``max_points + 1`` rows and checks, so a refusal
+costs no more than reading ``max_points`` points.
 """
 
 from __future__ import annotations
@@ -16,18 +18,22 @@ from dataclasses import dataclass
 from hub.contracts import Store
 from hub.errors import QueryError
 from hub.points import FieldValue
-from hub.query import AggregateQuery
+from hub.query import PointsQuery
 
-__all__ = ["NS_PER_S", "Event", "TooMuchData", "count_points", "read_events"]
+__all__ = ["NS_PER_S", "Event", "TooMuchData", "read_events"]
 
 NS_PER_S = 1_000_000_000
 
 
 class TooMuchData(QueryError):
-    """A request would read or return more than the configured limit."""
+    """A request would read or return more than the configured limit. ``count`` is ``None``
+    when only the excess is known (the read stopped one past the limit)."""
 
-    def __init__(self, what: str, count: int, limit: int, advice: str) -> None:
-        super().__init__(f"{count} {what} is more than the limit of {limit}: {advice}")
+    def __init__(self, what: str, count: int | None, limit: int, advice: str) -> None:
+        if count is None:
+            super().__init__(f"more than the limit of {limit} {what}: {advice}")
+        else:
+            super().__init__(f"{count} {what} is more than the limit of {limit}: {advice}")
         self.count = count
         self.limit = limit
 
@@ -41,19 +47,6 @@ class Event:
     fields: dict[str, FieldValue]
 
 
-def count_points(
-    store: Store,
-    measurement: str,
-    field: str,
-    start_ns: int,
-    end_ns: int,
-    where: Mapping[str, tuple[str, ...]] | None = None,
-) -> int:
-    """How many points of ``measurement`` with ``field`` lie in ``[start_ns, end_ns)``."""
-    query = AggregateQuery(measurement, field, "count", start_ns, end_ns, where=dict(where or {}))
-    return int(sum(b.value or 0 for s in store.aggregate(query) for b in s.buckets))
-
-
 def read_events(
     store: Store,
     measurement: str,
@@ -64,36 +57,24 @@ def read_events(
     group_by: Sequence[str],
     max_points: int,
     where: Mapping[str, tuple[str, ...]] | None = None,
-    resolution_ns: int = NS_PER_S,
 ) -> list[Event]:
-    """Events in time order; ``fields[0]`` is the field every event has (it is counted)."""
-    filters = dict(where or {})
-    total = count_points(store, measurement, fields[0], start_ns, end_ns, filters)
-    if total > max_points:
+    """Events in time order (ties by series key); ``fields[0]`` is the field every event has,
+    the other fields come along where the point carries them."""
+    query = PointsQuery(
+        measurement,
+        start_ns,
+        end_ns,
+        fields=tuple(fields),
+        where=dict(where or {}),
+        limit=max_points + 1,
+    )
+    rows = store.points(query)
+    if len(rows) > max_points:
         raise TooMuchData(
-            f"{measurement} points in the range", total, max_points, "shorten the range"
+            f"{measurement} points in the range", None, max_points, "shorten the range"
         )
-    merged: dict[tuple[tuple[tuple[str, str], ...], int], dict[str, FieldValue]] = {}
-    for field in fields:
-        query = AggregateQuery(
-            measurement,
-            field,
-            "last",
-            start_ns,
-            end_ns,
-            every_ns=resolution_ns,
-            group_by=tuple(group_by),
-            where=filters,
-        )
-        for series in store.aggregate(query):
-            key = tuple(sorted(series.tags.items()))
-            for bucket in series.buckets:
-                if bucket.value is not None:
-                    merged.setdefault((key, bucket.time_ns), {})[field] = bucket.value
-    events = [
-        Event(dict(tags), time_ns, values)
-        for (tags, time_ns), values in merged.items()
-        if fields[0] in values
+    return [
+        Event({tag: row.tags.get(tag, "") for tag in group_by}, row.time_ns, row.fields)
+        for row in rows
+        if fields[0] in row.fields
     ]
-    events.sort(key=lambda e: (e.time_ns, sorted(e.tags.items())))
-    return events

@@ -35,6 +35,8 @@ from hub.query import (
     LatestQuery,
     LatestRow,
     MeasurementInfo,
+    PointRow,
+    PointsQuery,
     SeriesResult,
 )
 from hub.stores.latest import LatestIndex
@@ -400,6 +402,40 @@ class DuckDBStore:
                         yield row[0], tags, field, time_ns, value
 
         self._latest.load(table, rows())
+
+    def points(self, query: PointsQuery) -> list[PointRow]:
+        columns = self._columns.get(query.measurement)
+        if columns is None:
+            return []
+        fields = [
+            f
+            for f in dict.fromkeys(query.fields or columns)
+            if f not in _RESERVED and columns.get(f, TAG) != TAG
+        ]
+        filters = self._where(columns, query.where)
+        if not fields or filters is None:
+            return []
+        clauses, params = filters
+        tag_keys = [c for c, kind in columns.items() if kind == TAG]
+        present = " OR ".join(f"{_quote(f)} IS NOT NULL" for f in fields)
+        conditions = " AND ".join([f"({present})", *clauses])
+        selected = ", ".join(
+            ["epoch_ns(time)", *(_quote(t) for t in tag_keys), *(_quote(f) for f in fields)]
+        )
+        sql = f"""
+            SELECT {selected} FROM {_quote(query.measurement)}
+            WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?) AND {conditions}
+            ORDER BY time, series LIMIT {int(query.limit)}"""
+        rows = self._cursor().execute(sql, [query.start_ns, query.end_ns, *params]).fetchall()
+        base = 1 + len(tag_keys)
+        return [
+            PointRow(
+                tags={k: v for k, v in zip(tag_keys, row[1:base], strict=True) if v is not None},
+                time_ns=row[0],
+                fields={f: v for f, v in zip(fields, row[base:], strict=True) if v is not None},
+            )
+            for row in rows
+        ]
 
     def catalog(self) -> Catalog:
         cursor = self._cursor()

@@ -35,6 +35,12 @@ halves that are resent are idempotent). A batch with ``k`` bad points of ``n`` c
   server-side aggregate for the other functions. Ask for narrow ranges or few series.
 * latest: ``SELECT LAST(f) ... GROUP BY *`` per field (one statement each, so each value keeps
   its own time), in one request after ``SHOW FIELD KEYS`` when every field is wanted.
+* points: ``SHOW FIELD KEYS FROM m; SHOW TAG KEYS FROM m``, then ``SELECT "f"::field, ...,
+  "t"::tag, ... FROM m WHERE time in [start, end) AND (tags) ORDER BY time ASC LIMIT n``
+  (streamed in chunks; InfluxQL answers only the points that carry a selected field, and a tag
+  a point lacks as null). InfluxDB orders points of one instant by its own rule, so they are
+  sorted here by series key; when the answer is cut at ``n``, the points of its last instant
+  are read again in full (``WHERE time = t``) so the cut falls where the contract puts it.
 * catalog: ``SHOW MEASUREMENTS``, ``SHOW FIELD KEYS``, ``SHOW TAG KEYS``, then ``SELECT COUNT(*)
   FROM /.*/ GROUP BY *`` and ``SELECT * FROM /.*/ GROUP BY * ORDER BY time ASC|DESC LIMIT 1``:
   a scan of every series (fine for an operator's catalog page, not for a hot path). A series'
@@ -65,6 +71,8 @@ from hub.query import (
     LatestQuery,
     LatestRow,
     MeasurementInfo,
+    PointRow,
+    PointsQuery,
     SeriesResult,
 )
 
@@ -453,6 +461,57 @@ class InfluxDBStore:
             )
             for _, (tags, values) in sorted(rows.items())
         ]
+
+    def points(self, query: PointsQuery) -> list[PointRow]:
+        if any(not values for values in query.where.values()):
+            return []
+        measurement = influxql_identifier(query.measurement)
+        field_keys, tag_keys = self._query(
+            [f"SHOW FIELD KEYS FROM {measurement}", f"SHOW TAG KEYS FROM {measurement}"]
+        )
+        known = self._field_types(field_keys)
+        fields = [name for name in dict.fromkeys(query.fields or tuple(known)) if name in known]
+        if not fields:
+            return []
+        tags = sorted({value for block in tag_keys for (value, *_) in block.get("values", [])})
+        columns = ", ".join(
+            [f"{influxql_identifier(f)}::field" for f in fields]
+            + [f"{influxql_identifier(t)}::tag" for t in tags]
+        )
+        conditions = _tag_conditions(query.where)
+
+        def read(time_condition: str, limit: str) -> list[PointRow]:
+            (series,) = self._query(
+                [f"SELECT {columns} FROM {measurement} WHERE {time_condition}{conditions}{limit}"],
+                chunked=True,
+            )
+            rows = []
+            for block in series:
+                for time, *values in block.get("values", []):
+                    rows.append(
+                        PointRow(
+                            tags={
+                                t: v for t, v in zip(tags, values[len(fields) :], strict=True) if v
+                            },
+                            time_ns=int(time),
+                            fields={
+                                f: _number(v)
+                                for f, v in zip(fields, values[: len(fields)], strict=True)
+                                if v is not None
+                            },
+                        )
+                    )
+            rows.sort(key=lambda row: (row.time_ns, series_key(row.tags)))
+            return rows
+
+        rows = read(
+            _time_range(query.start_ns, query.end_ns), f" ORDER BY time ASC LIMIT {query.limit}"
+        )
+        if len(rows) == query.limit:  # the cut may fall among the points of one instant
+            last = rows[-1].time_ns
+            rows = [row for row in rows if row.time_ns < last]
+            rows += read(f"time = {last}", "")[: query.limit - len(rows)]
+        return rows
 
     def catalog(self) -> Catalog:
         (names,) = self._query(["SHOW MEASUREMENTS"])

@@ -40,7 +40,15 @@ from pathlib import Path
 from hub.contracts import RefusedPoint, Store
 from hub.errors import StoreUnavailable
 from hub.points import Point
-from hub.query import AggregateQuery, Catalog, LatestQuery, LatestRow, SeriesResult
+from hub.query import (
+    AggregateQuery,
+    Catalog,
+    LatestQuery,
+    LatestRow,
+    PointRow,
+    PointsQuery,
+    SeriesResult,
+)
 
 __all__ = ["SpoolStatus", "SpooledStore"]
 
@@ -354,6 +362,9 @@ class SpooledStore:
 
     def latest(self, query: LatestQuery) -> list[LatestRow]:
         return self._inner.latest(query)
+
+    def points(self, query: PointsQuery) -> list[PointRow]:
+        return self._inner.points(query)
 
     def catalog(self) -> Catalog:
         return self._inner.catalog()

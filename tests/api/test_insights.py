@@ -133,11 +133,11 @@ def test_a_station_with_only_a_main_meter_counts_it_and_others_their_connectors(
     assert charger_energy_wh(store, {}, T0, T0 + 3600 * S, None) == {"s-9": {T0: 2000.0 + 900.0}}
 
 
-def test_events_are_read_through_aggregate_and_limited(store: DuckDBStore) -> None:
+def test_events_are_read_as_exact_points_and_limited(store: DuckDBStore) -> None:
     store.write(
         [
-            Point("charger_status", {"device": "cp-1", "connector": "1"}, {"status": s}, T0 + i * S)
-            for i, s in enumerate(["Available", "Charging", "Faulted"])
+            Point("charger_status", {"device": "cp-1", "connector": "1"}, {"status": s}, T0 + t)
+            for t, s in [(0, "Available"), (S // 2, "Charging"), (S // 2 + 1, "Faulted")]
         ]
         + [Point("charger_status", {"device": "cp-1", "connector": "1"}, {"info": "x"}, T0 + 9 * S)]
     )
@@ -147,21 +147,27 @@ def test_events_are_read_through_aggregate_and_limited(store: DuckDBStore) -> No
         ("status", "info"),
         start_ns=T0,
         end_ns=T0 + 60 * S,
-        group_by=("device", "connector"),
-        max_points=3,
+        group_by=("device", "connector", "site"),
+        max_points=4,
     )
     assert [(e.time_ns - T0, e.fields) for e in events] == [
         (0, {"status": "Available"}),
-        (S, {"status": "Charging"}),
-        (2 * S, {"status": "Faulted"}),
-    ]  # the event without the first field (status) is not one
+        (S // 2, {"status": "Charging"}),  # three events in one second, at their exact times
+        (S // 2 + 1, {"status": "Faulted"}),
+    ]  # the event without the first field (status) is not one, but it was read
+    assert events[0].tags == {"device": "cp-1", "connector": "1", "site": ""}
     with pytest.raises(
-        TooMuchData, match="3 charger_status points in the range is more than the limit of 2"
+        TooMuchData,
+        match="more than the limit of 3 charger_status points in the range: shorten the range",
     ):
         read_events(
-            store, "charger_status", ("status",), start_ns=T0, end_ns=T0 + 60 * S,
-            group_by=("device",), max_points=2,
+            store, "charger_status", ("status", "info"), start_ns=T0, end_ns=T0 + 60 * S,
+            group_by=("device",), max_points=3,
         )  # fmt: skip
+    assert len(read_events(
+        store, "charger_status", ("status",), start_ns=T0, end_ns=T0 + 60 * S,
+        group_by=("device",), max_points=3,
+    )) == 3  # fmt: skip
 
 
 def test_registry_changes_are_written_atomically_and_survive_a_reload(tmp_path: Path) -> None:

@@ -16,10 +16,13 @@ from hub.query import (
     LatestQuery,
     LatestRow,
     MeasurementInfo,
+    PointRow,
+    PointsQuery,
     SeriesResult,
 )
 
-M = 60_000_000_000
+S = 1_000_000_000
+M = 60 * S
 H = 60 * M
 T0 = 1_699_999_200 * 1_000_000_000  # a whole hour (2023-11-14 22:00 UTC)
 SPECIAL = "m 3,x=\"q'"  # a device id with a space, comma, equals sign and both quotes
@@ -360,3 +363,143 @@ def test_numeric_function_on_a_string_field_is_a_query_error(store: Store) -> No
         store.aggregate(AggregateQuery("charger", "status", "mean", T0, T0 + H))
     last = AggregateQuery("charger", "status", "last", T0, T0 + H)
     assert store.aggregate(last) == [SeriesResult({}, [Bucket(T0, "Available")])]  # type: ignore[arg-type]
+
+
+def energy_row(device: str, minutes: int, power_w: float, building: str | None) -> PointRow:
+    tags = {"device": device} | ({"building": building} if building else {})
+    return PointRow(tags, T0 + minutes * M, {"power_w": power_w})
+
+
+def test_points_of_a_range_in_time_order_start_inclusive_end_exclusive(store: Store) -> None:
+    store.write(ENERGY)
+    assert store.points(PointsQuery("energy", T0, T0 + H)) == [
+        energy_row("m1", 0, 10.0, "b1"),
+        energy_row("m2", 5, 120.0, "b1"),
+        energy_row(SPECIAL, 10, 5.0, "b 2"),
+        energy_row("m1", 15, 20.0, "b1"),
+        energy_row("m4", 20, 7.0, None),  # no building tag: left out, not ""
+        energy_row("m1", 30, 30.0, "b1"),
+        energy_row("m2", 35, 200.0, "b1"),
+        energy_row("m1", 45, 40.0, "b1"),
+    ]  # m1 at T0 + 60 min lies at the end: excluded
+    assert store.points(PointsQuery("energy", T0 + 45 * M, T0 + 60 * M + 1)) == [
+        energy_row("m1", 45, 40.0, "b1"),
+        energy_row("m1", 60, 50.0, "b1"),
+    ]
+
+
+CH1 = {"device": "ch1", "connector": "1"}
+CH0 = {"device": "ch0"}
+CHARGER = [
+    Point("charger", CH1, {"status": "Available"}, T0 + 1),
+    Point("charger", CH0, {"power_w": 1.0}, T0 + 1),  # same instant, series key sorts after
+    Point("charger", CH1, {"status": "Charging", "power_w": 7.5}, T0 + S - 1),  # same second
+    Point("charger", CH1, {"plugged": True}, T0 + S + 3),
+    Point("charger", CH0, {"power_w": 2.0}, T0 + H),  # outside the range asked below
+]
+
+
+def test_points_keep_exact_times_every_point_of_a_second_and_only_present_fields(
+    store: Store,
+) -> None:
+    assert store.write(CHARGER) == []
+    assert store.points(PointsQuery("charger", T0, T0 + M)) == [
+        PointRow(CH1, T0 + 1, {"status": "Available"}),  # ties by series key:
+        PointRow(CH0, T0 + 1, {"power_w": 1.0}),  # "connector=1,device=ch1" < "device=ch0"
+        PointRow(CH1, T0 + S - 1, {"status": "Charging", "power_w": 7.5}),
+        PointRow(CH1, T0 + S + 3, {"plugged": True}),
+    ]
+
+
+def test_points_select_fields(store: Store) -> None:
+    store.write(CHARGER)
+
+    def points(*fields: str) -> list[PointRow]:
+        return store.points(PointsQuery("charger", T0, T0 + M, fields=fields))
+
+    assert points("status") == [
+        PointRow(CH1, T0 + 1, {"status": "Available"}),
+        PointRow(CH1, T0 + S - 1, {"status": "Charging"}),
+    ]
+    assert points("power_w", "plugged", "nothing") == [
+        PointRow(CH0, T0 + 1, {"power_w": 1.0}),
+        PointRow(CH1, T0 + S - 1, {"power_w": 7.5}),
+        PointRow(CH1, T0 + S + 3, {"plugged": True}),
+    ]
+    assert points("nothing") == []
+    assert points("device") == []  # a tag is not a field
+
+
+def test_points_tag_filters_with_spaces_commas_and_quotes(store: Store) -> None:
+    store.write(ENERGY)
+
+    def devices(where: dict[str, tuple[str, ...]]) -> list[tuple[str, int]]:
+        rows = store.points(PointsQuery("energy", T0, T0 + 2 * H, where=where))
+        return [(row.tags["device"], (row.time_ns - T0) // M) for row in rows]
+
+    assert store.points(PointsQuery("energy", T0, T0 + H, where={"device": (SPECIAL,)})) == [
+        energy_row(SPECIAL, 10, 5.0, "b 2")
+    ]
+    assert devices({"building": ("b 2",)}) == [(SPECIAL, 10)]
+    assert devices({"building": ("b1",), "device": ("m2", "nope")}) == [("m2", 5), ("m2", 35)]
+    assert devices({"device": ("m4", SPECIAL)}) == [(SPECIAL, 10), ("m4", 20)]
+    assert devices({"device": ()}) == []
+    assert devices({"missing_tag": ("m1",)}) == []
+    assert devices({"power_w": ("10",)}) == []  # a field is not a tag
+
+
+def test_points_of_an_empty_range_or_unknown_measurement(store: Store) -> None:
+    store.write(ENERGY)
+    assert store.points(PointsQuery("energy", T0 + 3 * H, T0 + 4 * H)) == []
+    assert store.points(PointsQuery("energy", T0 + 1, T0 + 5 * M)) == []
+    assert store.points(PointsQuery("nothing", T0, T0 + H)) == []
+
+
+def test_points_limit_keeps_the_first_rows_even_among_one_instant(store: Store) -> None:
+    store.write(ENERGY)
+    first = store.points(PointsQuery("energy", T0, T0 + 2 * H))
+    for limit in (1, 3, 8, 9, 10):
+        assert store.points(PointsQuery("energy", T0, T0 + 2 * H, limit=limit)) == first[:limit]
+
+    # ten series at one instant, the odd ones with one more tag: a cut at 5 keeps the smallest
+    # series keys ("a=x,device=d1" < ... < "device=d0"), whatever order the store keeps them in
+    # (InfluxDB 1.6 answers this LIMIT with d1, d8, d6, d4, d2)
+    def tags(n: int) -> dict[str, str]:
+        return {"device": f"d{n}"} | ({"a": "x"} if n % 2 else {})
+
+    store.write([Point("tie", tags(n), {"v": float(n)}, T0) for n in (7, 2, 9, 0, 5)])
+    store.write([Point("tie", tags(n), {"v": float(n)}, T0) for n in (3, 8, 1, 6, 4)])
+    store.write([Point("tie", tags(0), {"v": -1.0}, T0 - 1)])
+    assert store.points(PointsQuery("tie", T0 - 1, T0 + 1, limit=5)) == [
+        PointRow(tags(0), T0 - 1, {"v": -1.0}),
+        *(PointRow(tags(n), T0, {"v": float(n)}) for n in (1, 3, 5, 7)),
+    ]
+    assert store.points(PointsQuery("tie", T0, T0 + 1, limit=7)) == [
+        PointRow(tags(n), T0, {"v": float(n)}) for n in (1, 3, 5, 7, 9, 0, 2)
+    ]
+
+
+def test_points_see_fields_written_apart_at_one_instant_as_one_point(store: Store) -> None:
+    tags = {"device": "ch1"}
+    store.write([Point("charger", tags, {"power_w": 1.5}, T0)])
+    store.write([Point("charger", tags, {"status": "Charging"}, T0)])
+    store.write([Point("charger", tags, {"power_w": 2.5}, T0)])
+    assert store.points(PointsQuery("charger", T0, T0 + 1)) == [
+        PointRow(tags, T0, {"power_w": 2.5, "status": "Charging"})
+    ]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"end_ns": T0},
+        {"limit": 0},
+        {"fields": ("bad name",)},
+        {"where": {"a-b": ("x",)}},
+        {"measurement": "1x"},
+    ],
+)
+def test_points_query_validation(options: dict[str, object]) -> None:
+    arguments: dict[str, object] = {"measurement": "m", "start_ns": T0, "end_ns": T0 + 1}
+    with pytest.raises(ValueError):
+        PointsQuery(**(arguments | options))  # type: ignore[arg-type]

@@ -21,9 +21,11 @@ def test_latest_is_rebuilt_from_the_file_and_kept_up_to_date(tmp_path: Path) -> 
     store.close()
 
     reopened = DuckDBStore(path)
-    assert reopened.latest(LatestQuery("energy")) == before == [
-        LatestRow(tags, T0 + 60, {"power_w": 2.0, "ok": True})
-    ]
+    assert (
+        reopened.latest(LatestQuery("energy"))
+        == before
+        == [LatestRow(tags, T0 + 60, {"power_w": 2.0, "ok": True})]
+    )
     refused = reopened.write(
         [
             Point("energy", tags, {"power_w": "high"}, T0 + 120),  # refused: type conflict
