@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from hub.api.deps import HubDep, ReadDep, SettingsDep, format_time, parse_time
+from hub.api.params import OutputDep
 from hub.errors import QueryError, StoreUnavailable
-from hub.query import FUNCTIONS, AggregateQuery, LatestQuery, parse_duration_ns
+from hub.query import FUNCTIONS, AggregateQuery, LatestQuery, PointsQuery, parse_duration_ns
 
 router = APIRouter(prefix="/api/v1", tags=["query"], dependencies=[ReadDep])
 
@@ -125,6 +126,58 @@ def latest(
             for row in rows
         ],
     }
+
+
+@router.get(
+    "/points",
+    summary="Raw points of a measurement in time order (JSON, or CSV for export)",
+    response_model=None,
+)
+def points(
+    hub: HubDep,
+    settings: SettingsDep,
+    output: OutputDep,
+    measurement: Annotated[str, Query(examples=["charger_status"])],
+    fields: Annotated[list[str], Query(description="Fields to return; default all")] = [],  # noqa: B006
+    start: Annotated[str | None, Query(description="RFC 3339 or relative (-1h)")] = None,
+    end: Annotated[str | None, Query(description="RFC 3339 or relative; default now")] = None,
+    where: WhereParam = [],  # noqa: B006
+    limit: Annotated[int | None, Query(ge=1, description="Rows at most")] = None,
+) -> Response:
+    end_ns = parse_time(end, time.time_ns(), "end")
+    start_ns = parse_time(start, end_ns - 3_600 * 10**9, "start")
+    most = settings.api.max_points
+    if limit is not None and limit > most:
+        raise HTTPException(400, f"limit={limit} is more than CITYHUB_API__MAX_POINTS ({most})")
+    try:
+        query = PointsQuery(
+            measurement,
+            start_ns,
+            end_ns,
+            fields=tuple(fields),
+            where=parse_where(where),
+            limit=(limit or most) + 1,
+        )
+    except ValueError as error:
+        raise HTTPException(400, str(error)) from None
+    found = _store_call(lambda: hub.store.points(query))
+    truncated = len(found) > query.limit - 1
+    rows = [
+        {"time": format_time(p.time_ns), **p.tags, **p.fields} for p in found[: query.limit - 1]
+    ]
+    columns = ["time", *sorted({k for p in found for k in p.tags}),
+               *sorted({k for p in found for k in p.fields})]  # fmt: skip
+    payload = {
+        "measurement": measurement,
+        "start": format_time(start_ns),
+        "end": format_time(end_ns),
+        "truncated": truncated,
+        "points": [
+            {"time": format_time(p.time_ns), "tags": p.tags, "fields": p.fields}
+            for p in found[: query.limit - 1]
+        ],
+    }
+    return output.render(payload, rows, columns)
 
 
 @router.get("/catalog", summary="Measurements, fields, tags and devices with last-seen")

@@ -216,3 +216,30 @@ def test_readiness_and_docs(stack, tmp_path: Path) -> None:
         assert ready["checks"]["mqtt"]["ok"] and ready["checks"]["store"]["ok"]
         assert client.get("/docs").status_code == 200
         assert "/api/v1/aggregate" in client.get("/openapi.json").json()["paths"]
+
+
+def test_raw_points_in_time_order_as_json_and_csv(stack) -> None:
+    hub, _ = stack
+    params = {
+        "measurement": "building_energy",
+        "fields": "power_w",
+        "start": format_time(H0),
+        "end": format_time(H0 + 2 * HOUR_NS),
+        "where": "device:m-1",
+    }
+    with hub.client() as client:
+        page = client.get("/api/v1/points", params={**params, "limit": 5}).json()
+        everything = client.get("/api/v1/points", params=params).json()
+        csv_text = client.get("/api/v1/points", params={**params, "format": "csv"}).text
+        too_many = client.get("/api/v1/points", params={**params, "limit": 10**9})
+    assert page["truncated"] is True
+    assert [p["fields"]["power_w"] for p in page["points"]] == [1000, 2000, 3000, 4000, 5000]
+    assert everything["truncated"] is False
+    assert [p["time"] for p in everything["points"]] == [
+        format_time(H0 + i * 10 * MINUTE_NS) for i in range(12)
+    ]
+    lines = csv_text.strip().splitlines()
+    assert lines[0] == "time,building,device,district,power_w"
+    assert lines[1] == f"{format_time(H0)},b-1,m-1,harbour,1000.0"
+    assert len(lines) == 13
+    assert too_many.status_code == 400 and "CITYHUB_API__MAX_POINTS" in too_many.text
