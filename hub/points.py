@@ -11,10 +11,14 @@ not become two column types), so a field value is ``float``, ``bool`` or ``str``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-__all__ = ["FieldValue", "Point", "series_key"]
+__all__ = ["NAME", "FieldValue", "Point", "naming_problem", "series_key"]
+
+# Measurement, tag and field names: identifiers, so both stores can use them as they are.
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 FieldValue = float | bool | str
 
@@ -55,3 +59,18 @@ class Point:
 def series_key(tags: dict[str, str]) -> str:
     """A stable identity for a tag set: ``k1=v1,k2=v2`` with keys sorted."""
     return ",".join(f"{key}={tags[key]}" for key in sorted(tags))
+
+
+def naming_problem(point: Point, reserved: frozenset[str]) -> str | None:
+    """Why a store cannot take ``point`` as named (``reserved`` are its own column names)."""
+    if not NAME.fullmatch(point.measurement):
+        return f"measurement name {point.measurement!r} is not a valid identifier"
+    for name in (*point.tags, *point.fields):
+        if not NAME.fullmatch(name) or name in reserved:
+            return f"tag or field name {name!r} is reserved or not a valid identifier"
+    clash = point.tags.keys() & point.fields.keys()
+    if clash:
+        return f"{sorted(clash)} used both as tag and field"
+    if not point.fields:
+        return "point has no fields"
+    return None

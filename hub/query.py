@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from hub.points import FieldValue
+from hub.points import NAME, FieldValue
 
 __all__ = [
     "FUNCTIONS",
@@ -63,7 +63,6 @@ _UNIT_NS = {
     "d": 86_400_000_000_000,
     "w": 604_800_000_000_000,
 }
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def parse_duration_ns(text: str) -> int:

@@ -25,9 +25,8 @@ import pyarrow as pa
 
 from hub.contracts import RefusedPoint
 from hub.errors import QueryError, StoreUnavailable
-from hub.points import FieldValue, Point
+from hub.points import FieldValue, Point, naming_problem
 from hub.query import (
-    NAME,
     AggregateQuery,
     Bucket,
     Catalog,
@@ -136,7 +135,7 @@ class DuckDBStore:
             names = (point.measurement, tuple(point.tags), tuple(point.fields))
             problem = checked.get(names, _UNCHECKED)
             if problem is _UNCHECKED:
-                problem = self._check_names(point)
+                problem = naming_problem(point, _RESERVED)
                 if len(checked) >= _NAME_CHECKS_MAX:
                     checked.clear()
                 checked[names] = problem
@@ -173,20 +172,6 @@ class DuckDBStore:
                 raise StoreUnavailable(f"DuckDB write failed: {error}") from error
             self._columns = schema
         return refused
-
-    @staticmethod
-    def _check_names(point: Point) -> str | None:
-        if not NAME.fullmatch(point.measurement):
-            return f"measurement name {point.measurement!r} is not a valid identifier"
-        for name in (*point.tags, *point.fields):
-            if not NAME.fullmatch(name) or name in _RESERVED:
-                return f"tag or field name {name!r} is reserved or not a valid identifier"
-        clash = point.tags.keys() & point.fields.keys()
-        if clash:
-            return f"{sorted(clash)} used both as tag and field"
-        if not point.fields:
-            return "point has no fields"
-        return None
 
     def _write_table(
         self,

@@ -61,9 +61,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from hub.contracts import RefusedPoint
 from hub.errors import QueryError, StoreUnavailable
-from hub.points import FieldValue, Point, series_key
+from hub.points import FieldValue, Point, naming_problem, series_key
 from hub.query import (
-    NAME,
     AggregateQuery,
     Bucket,
     Catalog,
@@ -120,16 +119,9 @@ def _field_text(value: FieldValue) -> str:
 
 def _problem(point: Point) -> str | None:
     """Why ``point`` cannot be written as line protocol, or ``None``."""
-    if not NAME.fullmatch(point.measurement):
-        return f"measurement name {point.measurement!r} is not a valid identifier"
-    for name in (*point.tags, *point.fields):
-        if not NAME.fullmatch(name) or name in _RESERVED:
-            return f"tag or field name {name!r} is reserved or not a valid identifier"
-    clash = point.tags.keys() & point.fields.keys()
-    if clash:
-        return f"{sorted(clash)} used both as tag and field"
-    if not point.fields:
-        return "point has no fields"
+    problem = naming_problem(point, _RESERVED)
+    if problem:
+        return problem
     for key, tag_value in point.tags.items():
         if any(character in tag_value for character in _UNCARRIABLE):
             return f"tag {key!r} holds a backslash or line break, which line protocol cannot carry"
