@@ -26,6 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hub.broker import free_port
+from tests.servers_influx import RunningServer, influx_query, start_influxd, stop_server
 
 __all__ = [
     "API_KEY",
@@ -81,73 +82,31 @@ def _http_get(url: str, timeout_s: float = 5.0, headers: dict[str, str] | None =
 
 
 class Influxd:
-    """The Debian ``influxd`` (1.x) on free loopback ports, HTTP only, database created."""
+    """The Debian ``influxd`` (1.x) on free loopback ports, HTTP only, database created: the
+    test suite's launcher (``tests/servers_influx.py``), so both run the same server."""
 
     def __init__(self, workdir: Path, database: str = "cityhub") -> None:
         self.workdir = workdir
         self.database = database
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.server: RunningServer | None = None
+        self.url = ""
 
     @staticmethod
     def available() -> bool:
         return _which("influxd") is not None
 
     def start(self) -> Influxd:
-        binary = _which("influxd")
-        if binary is None:
-            raise FileNotFoundError("influxd is not installed (Debian package influxdb)")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "influxdb.conf"
-        config.write_text(
-            f"""reporting-disabled = true
-bind-address = "127.0.0.1:{free_port()}"
-[meta]
-  dir = "{self.workdir / "meta"}"
-  logging-enabled = false
-[data]
-  dir = "{self.workdir / "data"}"
-  wal-dir = "{self.workdir / "wal"}"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[subscriber]
-  enabled = false
-[continuous_queries]
-  enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:{self.port}"
-  log-enabled = false
-"""
-        )
-        with (self.workdir / "influxd.log").open("wb") as log:
-            self.process = subprocess.Popen(
-                [binary, "run", "-config", str(config)], stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _http_get(self.url + "/ping", 1)
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("influxd did not start") from None
-                time.sleep(0.1)
-        self.query(f'CREATE DATABASE "{self.database}"')
+        self.server = start_influxd(self.workdir, self.database)
+        self.url = self.server.url
         return self
 
     def query(self, statement: str) -> dict:
-        data = urllib.parse.urlencode({"q": statement, "db": self.database}).encode()
-        request = urllib.request.Request(self.url + "/query", data=data, method="POST")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        return json.loads(influx_query(self.url, statement, self.database))
 
     def stop(self) -> None:
-        _terminate(self.process)
-        self.process = None
+        if self.server is not None:
+            stop_server(self.server)
+            self.server = None
 
 
 def _which(name: str) -> str | None:
