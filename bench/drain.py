@@ -15,6 +15,7 @@ The hub's end is seen by polling ``/metrics`` every 100 ms.
 
 from __future__ import annotations
 
+import itertools
 import json
 import resource
 import subprocess
@@ -178,6 +179,9 @@ def drive_hubs(
             hub.stop()
 
 
+_RUNS = itertools.count(1)
+
+
 def _hub_env(backend: str, influx: Influxd | None) -> dict[str, str]:
     if backend == "duckdb":
         return {}
@@ -191,7 +195,7 @@ def _hub_env(backend: str, influx: Influxd | None) -> dict[str, str]:
 
 
 def hub_drain(ctx: Context, count: int, *, backend: str, hubs: int = 1) -> Result:
-    name = f"drain-hub-{backend}-{hubs}"
+    name = f"drain-hub-{backend}-{hubs}-{next(_RUNS)}"  # every run on fresh folders
     group = "bench" if hubs > 1 else None
     influx = Influxd(ctx.workdir / name / "influxd").start() if backend == "influxdb" else None
     try:
