@@ -119,6 +119,21 @@ def _cases(meta: dict[str, int]) -> dict[str, tuple[str, dict[str, Any]]]:
         ),
         "latest reading of every meter": ("/api/v1/latest", {"measurement": "building_energy"}),
         "catalog (measurements, devices, last seen)": ("/api/v1/catalog", {}),
+        # The operator endpoints, built on those primitives:
+        "city energy per hour, 1 day (kWh)": ("/api/v1/city/energy", {"every": "1h", **day}),
+        "district energy per day, 1 week (kWh)": (
+            "/api/v1/districts/" + DISTRICTS[0] + "/energy",
+            {"every": "1d", **week},
+        ),
+        "building energy per hour, 1 day (kWh)": (
+            "/api/v1/buildings/qb-00001/energy",
+            {"every": "1h", **day},
+        ),
+        "city peak demand, 1 day (15 min windows)": ("/api/v1/city/peak", day),
+        "city energy against the week before, 1 day": ("/api/v1/city/comparison", day),
+        "buildings: power now and kWh today": ("/api/v1/buildings", {}),
+        "city overview": ("/api/v1/city/overview", {}),
+        "devices with last seen": ("/api/v1/devices", {}),
     }
 
 

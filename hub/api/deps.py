@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from datetime import UTC, datetime
@@ -97,6 +98,7 @@ def parse_time(value: str | None, default_ns: int, name: str) -> int:
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
+@functools.lru_cache(maxsize=65536)  # window starts repeat across every series of an answer
 def format_time(time_ns: int) -> str:
     return (
         datetime.fromtimestamp(time_ns // 1_000_000_000, tz=UTC)
