@@ -12,7 +12,7 @@ class HubMetrics:
         self.registry = CollectorRegistry()
         self.messages = Counter(
             "cityhub_messages",
-            "MQTT messages processed, by adapter and outcome",
+            "MQTT messages processed, by adapter and outcome (stored, ignored, dead)",
             ["adapter", "outcome"],
             registry=self.registry,
         )

@@ -1,4 +1,6 @@
-"""Shelly Gen2+ relays with power metering, publishing ``<prefix>/status/switch:<id>``.
+"""Shelly Gen2+ meters publishing ``<prefix>/status/switch:<id>`` (relays with a meter) or
+``<prefix>/status/pm1:<id>`` (power meters); other components the device reports under the
+same prefix (``sys``, ``wifi``, ``input:0``...) carry no reading and are skipped.
 
 The device id is the MQTT prefix (``shellyplus1pm-a8032ab12345`` by default) and must be in
 the device registry; the switch id becomes the ``channel`` tag. Fields map through
@@ -29,10 +31,19 @@ from hub.topics import TopicFilter
 from hub.units import to_canonical
 from hub.validation import validate_json
 
-__all__ = ["MEASUREMENT", "SWITCH_FIELDS", "ShellyAdapter", "SwitchField"]
+__all__ = ["MEASUREMENT", "NON_METERING", "SWITCH_FIELDS", "ShellyAdapter", "SwitchField"]
 
 MEASUREMENT = "building_energy"
-_SWITCH = re.compile(r"switch:(\d{1,3})")
+# Metering components: a relay with a meter (switch), a power meter without relay (pm1, the
+# Gen3 "PM Mini"); both report apower, voltage, current, freq, aenergy and ret_aenergy.
+_METERING = re.compile(r"(?:switch|pm1):(\d{1,3})")
+# Components a Shelly also reports under <prefix>/status/ that carry no energy reading: they
+# are not ours to store, and not errors either (one dead letter per device status would bury
+# the real ones).
+NON_METERING = frozenset(
+    {"sys", "wifi", "eth", "cloud", "mqtt", "ble", "ws", "input", "script", "ui", "bthome",
+     "knx", "modbus", "matter", "temperature", "humidity", "devicepower", "voltmeter"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +80,13 @@ class ShellyAdapter:
         levels = topic.split("/")
         if len(levels) != 3 or levels[1] != "status":
             raise Rejected("bad_topic", f"{topic[:120]!r} is not <prefix>/status/<component>")
-        component = _SWITCH.fullmatch(levels[2])
+        component = _METERING.fullmatch(levels[2])
         if component is None:
+            if levels[2].partition(":")[0] in NON_METERING:
+                return []
             raise Rejected(
-                "unsupported_component", f"component {levels[2][:40]!r} is not switch:<id>"
+                "unsupported_component",
+                f"component {levels[2][:40]!r} is not switch:<id> or pm1:<id>",
             )
         device = check_id(levels[0], "device id")
         tags = {**self._env.devices.lookup(device), "device": device}

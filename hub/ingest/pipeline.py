@@ -184,7 +184,7 @@ class Pipeline:
                 continue
             points.extend(parsed)
             origins.extend([index] * len(parsed))
-            outcomes[name, "stored"] += 1
+            outcomes[name, "stored" if parsed else "ignored"] += 1
         refused = self._write(points)
         if refused is None:
             return  # stopping while the store is down: leave the batch unacknowledged

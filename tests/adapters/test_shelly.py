@@ -132,9 +132,21 @@ def test_redelivered_status_lands_on_the_same_point(adapter: ShellyAdapter) -> N
     assert adapter.parse(f"{PLUS_1PM}/status/switch:0", payload) == first
 
 
-def test_other_component_is_rejected(adapter: ShellyAdapter) -> None:
-    topic = f"{PLUS_1PM}/status/sys"
+def test_non_metering_components_are_skipped(adapter: ShellyAdapter) -> None:
+    for component in ("sys", "wifi", "input:0"):
+        topic = f"{PLUS_1PM}/status/{component}"
+        assert adapter.parse(topic, fixture("plus1pm_sys.json")) == []
+
+
+def test_an_unknown_component_is_rejected(adapter: ShellyAdapter) -> None:
+    topic = f"{PLUS_1PM}/status/em:0"
     assert reason(adapter, fixture("plus1pm_sys.json"), topic) == "unsupported_component"
+
+
+def test_a_pm1_power_meter_reads_like_a_switch(adapter: ShellyAdapter) -> None:
+    [switch] = adapter.parse(f"{PLUS_1PM}/status/switch:0", fixture("plus1pm_switch0.json"))
+    [meter] = adapter.parse(f"{PLUS_1PM}/status/pm1:0", fixture("plus1pm_switch0.json"))
+    assert meter == switch
 
 
 def test_unknown_device_is_rejected(adapter: ShellyAdapter) -> None:
