@@ -66,6 +66,8 @@ class OcppAdapter:
             device, {**self._env.devices.lookup(device), "device": device}, self._env.time
         )
         call = parse_call(payload)
+        if call.action in WITHOUT_TELEMETRY:
+            return []
         action = self._action(device, call.action, call.payload)
         message = validate_python(action.model, call.payload)
         out = PointSet()
@@ -87,6 +89,22 @@ class OcppAdapter:
                 "unsupported_action", f"OCPP {version} action {name[:40]!r} is not read by the hub"
             )
         return action
+
+
+# Requests a charge point sends in the normal course of business that carry no telemetry
+# (OCPP 1.6 and 2.0.1): skipped, not dead letters, or every badge swipe (Authorize) and every
+# vendor message (DataTransfer) would bury the real rejections. Any other name is rejected.
+WITHOUT_TELEMETRY = frozenset(
+    {
+        "Authorize", "DataTransfer", "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification", "LogStatusNotification", "SecurityEventNotification",
+        "SignCertificate", "Get15118EVCertificate", "GetCertificateStatus", "NotifyEvent",
+        "NotifyReport", "NotifyMonitoringReport", "NotifyCustomerInformation",
+        "NotifyDisplayMessages", "NotifyChargingLimit", "ClearedChargingLimit",
+        "NotifyEVChargingNeeds", "NotifyEVChargingSchedule", "PublishFirmwareStatusNotification",
+        "ReportChargingProfiles", "ReservationStatusUpdate",
+    }
+)  # fmt: skip
 
 
 def _versions_option(value: object) -> dict[str, str]:

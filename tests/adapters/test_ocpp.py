@@ -507,11 +507,16 @@ def test_replies_are_not_calls(adapter: OcppAdapter, name: str) -> None:
     assert rejection(adapter, fixture(name)).reason == "not_a_call"
 
 
-@pytest.mark.parametrize("action", ["Authorize", "DataTransfer", "Bogus"])
+@pytest.mark.parametrize("action", ["Bogus", "RemoteStartTransaction"])
 def test_unsupported_action(adapter: OcppAdapter, action: str) -> None:
     error = rejection(adapter, frame(action, {"idTag": "04A2B3C4D5E6F7"}))
     assert error.reason == "unsupported_action"
     assert action in error.detail
+
+
+@pytest.mark.parametrize("action", ["Authorize", "DataTransfer", "SecurityEventNotification"])
+def test_requests_without_telemetry_are_skipped(adapter: OcppAdapter, action: str) -> None:
+    assert adapter.parse(TOPIC, frame(action, {"idTag": "04A2B3C4D5E6F7"})) == []
 
 
 def _meter_16(sample: dict[str, object], timestamp: str = "2024-05-14T11:00:00Z") -> bytes:
