@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 ENV_PREFIX = "CITYHUB_"
+_MEMORY_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 
 
 class MqttSettings(BaseModel):
@@ -52,6 +53,7 @@ class MqttSettings(BaseModel):
 class StoreSettings(BaseModel):
     backend: Literal["duckdb", "influxdb"] = "duckdb"
     duckdb_path: Path | None = None  # default: <data_dir>/cityhub.duckdb
+    duckdb_memory_limit: str = Field("256MB", pattern=_MEMORY_SIZE)
     influx_url: str = "http://127.0.0.1:8086"
     influx_api: Literal["v2", "v1"] = "v2"
     influx_token: SecretStr | None = None

@@ -39,6 +39,7 @@ def test_every_setting_is_in_the_readme_table() -> None:
         ({"CITYHUB_INGEST__TIMEZONE": "Mars/Olympus"}, "CITYHUB_INGEST__TIMEZONE"),
         ({"CITYHUB_STORE__BACKEND": "sqlite"}, "CITYHUB_STORE__BACKEND"),
         ({"CITYHUB_INGEST__BATCH_MAX_AGE_MS": "soon"}, "CITYHUB_INGEST__BATCH_MAX_AGE_MS"),
+        ({"CITYHUB_STORE__DUCKDB_MEMORY_LIMIT": "lots"}, "CITYHUB_STORE__DUCKDB_MEMORY_LIMIT"),
     ],
 )
 def test_bad_values_name_the_variable(

@@ -18,7 +18,7 @@ def open_store(settings: Settings, on_refused: RefusedSink) -> Store:
     if settings.store.backend == "duckdb":
         from hub.stores.duckdb import DuckDBStore
 
-        return DuckDBStore(settings.duckdb_path)
+        return DuckDBStore(settings.duckdb_path, settings.store.duckdb_memory_limit)
     if settings.store.backend == "influxdb":
         from hub.stores.influxdb import InfluxDBStore
         from hub.stores.spool import SpooledStore

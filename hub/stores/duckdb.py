@@ -72,10 +72,12 @@ def _quote(name: str) -> str:
 class DuckDBStore:
     """A :class:`hub.contracts.Store` on one DuckDB file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memory_limit: str = "256MB") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(path))
+            # DuckDB would cache up to 80 % of the machine's memory; the hub shares it with the
+            # broker and the rest, so its buffer pool is capped (queries spill beyond it).
+            self._con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
         except duckdb.Error as error:
             raise StoreUnavailable(f"cannot open DuckDB file {path}: {error}") from error
         self._path = path
