@@ -10,8 +10,10 @@ install:
 install-dev:
 	$(PIP) -e ".[dev]"
 
+# `python -m hub.cli` is the `cityhub` command; it works before the shell has seen the new script
+# (pyenv, for one, only makes its shim on its next rehash).
 demo: install
-	cityhub demo
+	$(PYTHON) -m hub.cli demo
 
 test:
 	bash deploy/install-deps.sh
