@@ -18,11 +18,15 @@ Semantics both stores implement identically (the conformance suite checks):
 * ``first``/``last`` are by time; ``percentile`` is nearest-rank like InfluxQL's
   ``PERCENTILE()``: the value at rank ``floor(n * p / 100 + 0.5)`` of the sorted values.
 * ``increase`` is for cumulative counters: per series, the sum of the differences between
-  consecutive readings whose later reading lies in the window; a decrease is a counter reset
-  and the reading after it counts from zero (Prometheus ``increase()``, Home Assistant
-  ``total_increasing``). The reading just before ``start_ns`` (looked up to
-  ``counter_lookback_ns`` back) anchors the first window, so hourly increases add up to the
-  daily one. Series are computed apart, then summed per group.
+  consecutive readings whose later reading lies in the window. A fall below
+  :data:`RESET_BELOW` of the previous reading is a counter reset or a replaced meter, and the
+  reading after it counts from zero; a smaller dip (a gateway's rounding, a re-sent older
+  value) is only a negative difference, which the recovery cancels. This is Home Assistant's
+  ``total_increasing`` rule: Prometheus' ``increase()`` takes every dip for a reset, which
+  turns a 0.2 Wh rounding dip of a 200 MWh register into 200 MWh of phantom consumption. The
+  reading just before ``start_ns`` (looked up to ``counter_lookback_ns`` back) anchors the
+  first window, so hourly increases add up to the daily one. Series are computed apart, then
+  summed per group.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from hub.points import NAME, FieldValue
 
 __all__ = [
     "FUNCTIONS",
+    "RESET_BELOW",
     "AggregateQuery",
     "Bucket",
     "Catalog",
@@ -48,6 +53,8 @@ __all__ = [
     "SeriesResult",
     "parse_duration_ns",
 ]
+
+RESET_BELOW = 0.9  # a counter reading under 90 % of the one before it is a reset
 
 Function = Literal["mean", "sum", "min", "max", "count", "first", "last", "increase", "percentile"]
 FUNCTIONS: tuple[str, ...] = Function.__args__  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ from hub.contracts import RefusedPoint
 from hub.errors import QueryError, StoreUnavailable
 from hub.points import FieldValue, Point, naming_problem
 from hub.query import (
+    RESET_BELOW,
     AggregateQuery,
     Bucket,
     Catalog,
@@ -49,9 +50,11 @@ _KIND = {"DOUBLE": "float", "BOOLEAN": "bool", "VARCHAR": "str"}
 _UNCHECKED = "\x00unchecked"  # sentinel of the name-check cache (compared by identity)
 _NAME_CHECKS_MAX = 10_000  # distinct (measurement, tag keys, field keys) combinations cached
 TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
-# A counter's step: the difference to the previous reading, or after a reset (a decrease)
-# the reading itself, counted from zero; the first reading of a series counts nothing.
-_INCREASE = "sum(CASE WHEN prev IS NULL THEN 0 WHEN v >= prev THEN v - prev ELSE v END)"
+# A counter's step: the difference to the previous reading, or after a reset (a fall below
+# RESET_BELOW of it) the reading itself, counted from zero; the first reading counts nothing.
+_INCREASE = (
+    f"sum(CASE WHEN prev IS NULL THEN 0 WHEN v >= {RESET_BELOW} * prev THEN v - prev ELSE v END)"
+)
 _AGGREGATES = {
     "mean": "avg({f})",
     "sum": "sum({f})",

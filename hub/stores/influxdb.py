@@ -63,6 +63,7 @@ from hub.contracts import RefusedPoint
 from hub.errors import QueryError, StoreUnavailable
 from hub.points import FieldValue, Point, naming_problem, series_key
 from hub.query import (
+    RESET_BELOW,
     AggregateQuery,
     Bucket,
     Catalog,
@@ -403,8 +404,8 @@ class InfluxDBStore:
                 reading = float(value)
                 if before is None:
                     step = 0.0  # the first reading ever seen has nothing to count from
-                elif reading >= before:
-                    step = reading - before
+                elif reading >= RESET_BELOW * before:
+                    step = reading - before  # a rise, or a dip too small to be a reset
                 else:
                     step = reading  # a reset: the reading after it counts from zero
                 window = query.window_start(int(time))

@@ -234,5 +234,11 @@ def register_wh(cp: ChargePoint, connector: ConnectorSpec, time_s: int) -> float
     cycles, day_in_cycle = divmod(day, PLAN_CYCLE_DAYS)
     today = connector_day(cp, connector, day)
     delivered = sum(s.energy_wh(time_s) for s in today.sessions if s.charge_start_s <= time_s)
-    # Summed so that a day's end and the next day's start add the same floats.
-    return connector.initial_wh + (cycles * prefix[-1] + (prefix[day_in_cycle] + delivered))
+    # Summed so that a day's end and the next day's start add the same floats, and floored to
+    # whole Wh as a meter counts: every message then carries the same register whatever unit
+    # or rounding it is published in, so it never appears to dip.
+    return float(
+        math.floor(
+            connector.initial_wh + (cycles * prefix[-1] + (prefix[day_in_cycle] + delivered))
+        )
+    )

@@ -117,3 +117,22 @@ def test_ocpp16_mixes_kw_power_with_wh_energy_in_one_message() -> None:
         found = True
         break
     assert found
+
+
+def test_published_registers_never_dip(city: City) -> None:
+    """Every message's register, in whatever unit and rounding it is published, is the same
+    whole-Wh count: read back in time order per connector it never decreases (a rounding dip
+    would look like a meter reset to the hub)."""
+    last: dict[tuple[str, str], tuple[int, float]] = {}
+    for message in city.messages(MONDAY_NS, MONDAY_NS + 2 * DAY_S * NS):
+        for truth in message.truth:
+            wh = truth.fields.get("energy_import_wh", truth.fields.get("meter_wh"))
+            connector = truth.tags.get("connector")
+            if not truth.measurement.startswith("charger") or wh is None or connector is None:
+                continue
+            key = (truth.device, connector)
+            if key in last and truth.time_ns >= last[key][0]:
+                assert wh >= last[key][1], (key, truth.time_ns, wh, last[key])
+            if key not in last or truth.time_ns >= last[key][0]:
+                last[key] = (truth.time_ns, float(wh))
+    assert len(last) >= 6

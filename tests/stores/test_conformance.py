@@ -197,6 +197,19 @@ def test_increase_across_a_reset_with_the_lookback_anchor(store: Store) -> None:
     ]
 
 
+def test_a_small_dip_is_not_a_reset(store: Store) -> None:
+    """A register that dips by a rounding step (200,000.0 -> 199,999.8 Wh) has not been reset:
+    the dip is a -0.2 Wh step the next reading makes up for, not 199,999.8 Wh of consumption.
+    A fall below 90 % of the previous reading is a reset (a replaced meter)."""
+    readings = [(0, 200_000.0), (10, 199_999.8), (20, 200_010.0), (70, 150_000.0), (80, 150_020.0)]
+    store.write([meter("d1", minutes, wh) for minutes, wh in readings])
+    query = increase(every_ns=H, where={"device": ("d1",)})
+    [series] = store.aggregate(query)
+    # hour 1: -0.2 + 10.2 = 10; hour 2: 150,000 is under 90 % of 200,010, a reset: 150,000 + 20
+    assert [b.time_ns for b in series.buckets] == [T0, T0 + H]
+    assert [b.value for b in series.buckets] == pytest.approx([10.0, 150_020.0])
+
+
 def test_increase_computes_series_apart_then_sums_groups(store: Store) -> None:
     store.write(METER)
     assert store.aggregate(increase(every_ns=H, group_by=("device",))) == [
