@@ -25,6 +25,7 @@ from hub.insights.status import (
     by_connector,
     status_runs,
     utilization,
+    with_charging_states,
 )
 from hub.query import LatestQuery
 
@@ -200,9 +201,21 @@ def charger_utilization(
     site's connectors (connector 0, the whole station, is left out); `occupied_share` counts
     every status with a vehicle plugged in (`Preparing`, `Charging`, `SuspendedEV`,
     `SuspendedEVSE`, `Finishing`, and OCPP 2.0.1 `Occupied`). Windows in which no connector's
-    status was known are left out."""
+    status was known are left out. For OCPP 2.0.1 stations, whose connector status is only
+    `Occupied`, the `chargingState` of their transaction events says when they charge."""
     until = min(windows.end_ns, time.time_ns())
-    history = by_connector(_status_history(hub, settings, where, windows.start_ns, until))
+    status = _status_history(hub, settings, where, windows.start_ns, until)
+    sessions = read_events(
+        hub.store,
+        "charger_session",
+        ("session_id", "event", "charging_state"),
+        start_ns=status[0].time_ns if status else windows.start_ns,
+        end_ns=until + 1,
+        group_by=("device", "site", "district", "connector"),
+        where=where,
+        max_points=settings.api.max_points,
+    )
+    history = by_connector(with_charging_states(status, sessions))
     per_site: dict[str, list[list[Any]]] = defaultdict(list)
     for key, events in history.items():
         if key.connector in ("", "0"):

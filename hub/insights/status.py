@@ -7,9 +7,10 @@ the time of the last report. Before a connector's first report its status is unk
 unknown time counts neither as charging nor as observed.
 
 **Utilization** of a set of connectors in a window is the time they spent ``Charging`` divided
-by the time their status was known (observed) in that window, up to ``now``. OCPP 2.0.1
-reports ``connectorStatus`` (``Occupied``, no ``Charging``), so the occupied share
-(:data:`OCCUPIED`: a vehicle is plugged in) is given beside it.
+by the time their status was known (observed) in that window, up to ``now``; the occupied
+share (:data:`OCCUPIED`: a vehicle is plugged in) is given beside it. OCPP 2.0.1 reports only
+``Occupied`` as a connector status: whether the vehicle draws power is the ``chargingState``
+of its ``TransactionEvent``s, which :func:`with_charging_states` folds into the history.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "by_connector",
     "status_runs",
     "utilization",
+    "with_charging_states",
 ]
 
 CHARGING = frozenset({"Charging"})
@@ -38,6 +40,14 @@ OCCUPIED = frozenset(
     {"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Occupied"}
 )
 FAULTED = "Faulted"
+# OCPP 2.0.1 TransactionEvent.chargingState → the connector status it amounts to.
+CHARGING_STATES = {
+    "Charging": "Charging",
+    "SuspendedEV": "SuspendedEV",
+    "SuspendedEVSE": "SuspendedEVSE",
+    "EVConnected": "Occupied",
+    "Idle": "Occupied",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -138,3 +148,28 @@ def utilization(
                 low = window_end
                 index += 1
     return [windows[index] for index in sorted(windows)]
+
+
+def with_charging_states(status: Sequence[Event], sessions: Sequence[Event]) -> list[Event]:
+    """Status events with OCPP 2.0.1 charging states folded in, in time order.
+
+    A transaction's events carry ``chargingState``, but only its first one names the EVSE
+    (the ``connector`` tag); later ones are matched to it by ``session_id``. Each becomes a
+    status report of that connector (``Charging``, ``SuspendedEV``, ``Occupied``...) at its
+    time. The ``ended`` event is left out: the StatusNotification that follows says what the
+    connector is then. OCPP 1.6 sessions carry no charging state and add nothing."""
+    connector_of: dict[tuple[str, str], str] = {}
+    folded: list[Event] = []
+    for event in sorted(sessions, key=lambda e: e.time_ns):
+        device = event.tags.get("device", "")
+        session_id = str(event.fields.get("session_id", ""))
+        if event.tags.get("connector"):
+            connector_of[device, session_id] = event.tags["connector"]
+        connector = event.tags.get("connector") or connector_of.get((device, session_id))
+        state = CHARGING_STATES.get(str(event.fields.get("charging_state", "")))
+        if state is None or connector is None or event.fields.get("event") == "ended":
+            continue
+        folded.append(
+            Event({**event.tags, "connector": connector}, event.time_ns, {"status": state})
+        )
+    return sorted([*status, *folded], key=lambda e: e.time_ns)

@@ -15,7 +15,7 @@ from hub.insights.carbon import CarbonFactors, DayActivity, carbon_day
 from hub.insights.energy import charger_energy_wh
 from hub.insights.events import Event, TooMuchData, read_events
 from hub.insights.sessions import pair_sessions
-from hub.insights.status import status_runs, utilization
+from hub.insights.status import status_runs, utilization, with_charging_states
 from hub.points import Point
 from hub.stores.duckdb import DuckDBStore
 
@@ -96,6 +96,36 @@ def test_runs_merge_repeated_reports_and_utilization_splits_windows() -> None:
         (3600.0, 900.0, 1800.0, 1),  # charging to 01:15, suspended to 01:30
     ]
     assert windows[1].charging_share == 0.25 and windows[1].occupied_share == 0.5
+
+
+def test_ocpp201_charging_states_make_occupied_time_charging() -> None:
+    """A 2.0.1 connector is Occupied from 00:10 to 01:40; its transaction says it charged
+    00:20-01:00 (EVConnected, then Charging, then SuspendedEV): the Updated events name no
+    EVSE and are matched through their session id."""
+    status = [
+        status_event(600, "Occupied"),
+        status_event(6000, "Available"),
+    ]
+    sessions = [
+        session_event(600, "1", session_id="tx-1", event="started", charging_state="EVConnected"),
+        Event({"device": "cp-1", "site": "s-1"}, T0 + 1200 * S,
+              {"session_id": "tx-1", "event": "updated", "charging_state": "Charging"}),
+        Event({"device": "cp-1", "site": "s-1"}, T0 + 3600 * S,
+              {"session_id": "tx-1", "event": "updated", "charging_state": "SuspendedEV"}),
+        Event({"device": "cp-1", "site": "s-1"}, T0 + 6000 * S,
+              {"session_id": "tx-1", "event": "ended", "charging_state": "Idle"}),
+        Event({"device": "cp-1", "site": "s-1"}, T0 + 1200 * S,  # another station's session
+              {"session_id": "tx-9", "event": "updated", "charging_state": "Charging"}),
+    ]  # fmt: skip
+    runs = status_runs(with_charging_states(status, sessions))
+    assert [(r.status, (r.start_ns - T0) // S) for r in runs] == [
+        ("Occupied", 600),
+        ("Charging", 1200),
+        ("SuspendedEV", 3600),
+        ("Available", 6000),
+    ]
+    [window] = utilization([runs], T0, T0 + 7200 * S, 7200 * S)
+    assert (window.charging_s, window.occupied_s) == (2400.0, 5400.0)
 
 
 def test_carbon_arithmetic() -> None:
