@@ -20,7 +20,7 @@ from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
 from hub.errors import ConfigError, Rejected
 from hub.points import Point
-from hub.timestamps import Clock, TimePolicy
+from hub.timestamps import FixedClock, TimePolicy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gtfsrt"
 TOPIC = "gtfsrt/vbb/vehicle_positions"
@@ -29,13 +29,10 @@ NOW_S = 1_700_000_060  # 2023-11-14T22:14:20Z
 REGISTRY = {"bus-1001": {"propulsion": "electric"}, "bus-2101": {"propulsion": "diesel"}}
 
 
-class FixedClock(Clock):
-    def now_ns(self) -> int:
-        return NOW_S * NS
-
-
 def make_adapter(**options: object) -> GtfsRtAdapter:
-    env = AdapterEnv(time=TimePolicy(clock=FixedClock()), devices=DeviceRegistry(REGISTRY))
+    env = AdapterEnv(
+        time=TimePolicy(clock=FixedClock(NOW_S * NS)), devices=DeviceRegistry(REGISTRY)
+    )
     return GtfsRtAdapter(options, env)
 
 

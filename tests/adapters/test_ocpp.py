@@ -16,7 +16,7 @@ from hub.devices import DeviceRegistry
 from hub.errors import ConfigError, Rejected
 from hub.plugins import load_adapters
 from hub.points import Point
-from hub.timestamps import Clock, TimePolicy
+from hub.timestamps import FixedClock, TimePolicy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ocpp"
 NOW_NS = 1_715_688_000 * 10**9  # 2024-05-14T12:00:00Z
@@ -32,11 +32,6 @@ def ns(iso_utc: str) -> int:
     return int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
 
 
-class FixedClock(Clock):
-    def now_ns(self) -> int:
-        return NOW_NS
-
-
 @pytest.fixture
 def env() -> AdapterEnv:
     registry = DeviceRegistry(
@@ -45,7 +40,9 @@ def env() -> AdapterEnv:
             "EVSE-OLDTOWN-7": {"site": "oldtown-square", "district": "oldtown"},
         }
     )
-    return AdapterEnv(TimePolicy(zone=ZoneInfo("Europe/Berlin"), clock=FixedClock()), registry)
+    return AdapterEnv(
+        TimePolicy(zone=ZoneInfo("Europe/Berlin"), clock=FixedClock(NOW_NS)), registry
+    )
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
 from hub.errors import ConfigError, Rejected
 from hub.points import Point
-from hub.timestamps import Clock, TimePolicy
+from hub.timestamps import FixedClock, TimePolicy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shelly"
 NOW_NS = int(datetime(2024, 8, 1, 0, 39, 41, tzinfo=UTC).timestamp()) * 1_000_000_000
@@ -26,14 +26,9 @@ REGISTRY = {
 }
 
 
-class FixedClock(Clock):
-    def now_ns(self) -> int:
-        return NOW_NS
-
-
 @pytest.fixture
 def adapter() -> ShellyAdapter:
-    env = AdapterEnv(time=TimePolicy(clock=FixedClock()), devices=DeviceRegistry(REGISTRY))
+    env = AdapterEnv(time=TimePolicy(clock=FixedClock(NOW_NS)), devices=DeviceRegistry(REGISTRY))
     return ShellyAdapter({}, env)
 
 

@@ -14,19 +14,11 @@ from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
 from hub.errors import ConfigError, Rejected
 from hub.points import Point
-from hub.timestamps import Clock, TimePolicy
+from hub.timestamps import FixedClock, TimePolicy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tasmota"
 NOW = datetime(2024, 8, 1, 0, 39, 41, tzinfo=UTC)
 BUILDING = {"building": "b-017", "district": "harbour"}
-
-
-class FixedClock(Clock):
-    def __init__(self, moment: datetime) -> None:
-        self._ns = int(moment.timestamp()) * 1_000_000_000
-
-    def now_ns(self) -> int:
-        return self._ns
 
 
 def utc_ns(*parts: int) -> int:
@@ -36,7 +28,9 @@ def utc_ns(*parts: int) -> int:
 @pytest.fixture
 def adapter() -> TasmotaAdapter:
     env = AdapterEnv(
-        time=TimePolicy(zone=ZoneInfo("Europe/Berlin"), clock=FixedClock(NOW)),
+        time=TimePolicy(
+            zone=ZoneInfo("Europe/Berlin"), clock=FixedClock(int(NOW.timestamp()) * 1_000_000_000)
+        ),
         devices=DeviceRegistry({"tasmota_5C2F1A": BUILDING, "shelly25_kitchen": BUILDING}),
     )
     return TasmotaAdapter({}, env)
