@@ -95,6 +95,29 @@ def _status_history(
     return events
 
 
+def _with_transactions(
+    hub: HubDep,
+    settings: SettingsDep,
+    where: dict[str, tuple[str, ...]],
+    status: list[Event],
+    start_ns: int,
+    end_ns: int,
+) -> list[Event]:
+    """``status`` with the OCPP 2.0.1 transactions' charging states folded in (their
+    connector status only says ``Occupied``)."""
+    sessions = read_events(
+        hub.store,
+        "charger_session",
+        ("session_id", "event", "charging_state"),
+        start_ns=status[0].time_ns if status else start_ns,
+        end_ns=end_ns,
+        group_by=("device", "site", "district", "connector"),
+        where=where,
+        max_points=settings.api.max_points,
+    )
+    return with_charging_states(status, sessions)
+
+
 BOARD_COLUMNS = [
     "device", "site", "district", "connector", "status", "error_code", "since", "since_exact",
     "reported_at",
@@ -117,6 +140,37 @@ BOARD_EXAMPLE = {
 }
 
 
+def connector_board(
+    hub: HubDep, settings: SettingsDep, where: dict[str, tuple[str, ...]]
+) -> list[dict[str, Any]]:
+    """Every connector's current status and since when (see :func:`status_board`)."""
+    now = time.time_ns()
+    status = _status_history(hub, settings, where, now, now + 1)
+    history = by_connector(_with_transactions(hub, settings, where, status, now, now + 1))
+    rows = []
+    for row in hub.store.latest(LatestQuery("charger_status", STATUS_FIELDS, where)):
+        events = history.get(
+            Connector(row.tags.get("device", ""), row.tags.get("connector", "")), []
+        )
+        runs = status_runs(events)
+        current = runs[-1] if runs else None
+        rows.append(
+            {
+                "device": row.tags.get("device"),
+                "site": row.tags.get("site"),
+                "district": row.tags.get("district"),
+                "connector": row.tags.get("connector"),
+                "status": current.status if current else row.fields.get("status"),
+                "error_code": row.fields.get("error_code"),
+                "since": format_time(current.start_ns if current else row.time_ns),
+                "since_exact": current is not None and len(runs) > 1,
+                "reported_at": format_time(row.time_ns),
+            }
+        )
+    rows.sort(key=lambda r: (r["device"] or "", r["connector"] or ""))
+    return rows
+
+
 @router.get(
     "/status",
     summary="Live status board: every connector's status and since when",
@@ -134,31 +188,10 @@ def status_board(
     run of equal reports), looked up in the status history up to
     `CITYHUB_INSIGHTS__STATUS_LOOKBACK_S` back (widening from 1 h, 1 d); `since_exact` is
     false when the run reaches back to the oldest report looked at (the status is at least
-    that old). `reported_at` is
-    the latest report."""
-    now = time.time_ns()
-    history = by_connector(_status_history(hub, settings, where, now, now + 1))
-    rows = []
-    for row in hub.store.latest(LatestQuery("charger_status", STATUS_FIELDS, where)):
-        events = history.get(
-            Connector(row.tags.get("device", ""), row.tags.get("connector", "")), []
-        )
-        runs = status_runs(events)
-        current = runs[-1] if runs and runs[-1].status == row.fields.get("status") else None
-        rows.append(
-            {
-                "device": row.tags.get("device"),
-                "site": row.tags.get("site"),
-                "district": row.tags.get("district"),
-                "connector": row.tags.get("connector"),
-                "status": row.fields.get("status"),
-                "error_code": row.fields.get("error_code"),
-                "since": format_time(current.start_ns if current else row.time_ns),
-                "since_exact": current is not None and len(runs) > 1,
-                "reported_at": format_time(row.time_ns),
-            }
-        )
-    rows.sort(key=lambda r: (r["device"] or "", r["connector"] or ""))
+    that old). `reported_at` is the latest report. An OCPP 2.0.1 connector, whose
+    StatusNotification only says `Occupied`, shows its transaction's charging state
+    (`Charging`, `SuspendedEV`...)."""
+    rows = connector_board(hub, settings, where)
     counts = dict(sorted(Counter(str(r["status"]) for r in rows).items()))
     return output.render({"counts": counts, "connectors": rows}, rows, BOARD_COLUMNS)
 
@@ -205,17 +238,9 @@ def charger_utilization(
     `Occupied`, the `chargingState` of their transaction events says when they charge."""
     until = min(windows.end_ns, time.time_ns())
     status = _status_history(hub, settings, where, windows.start_ns, until)
-    sessions = read_events(
-        hub.store,
-        "charger_session",
-        ("session_id", "event", "charging_state"),
-        start_ns=status[0].time_ns if status else windows.start_ns,
-        end_ns=until + 1,
-        group_by=("device", "site", "district", "connector"),
-        where=where,
-        max_points=settings.api.max_points,
+    history = by_connector(
+        _with_transactions(hub, settings, where, status, windows.start_ns, until + 1)
     )
-    history = by_connector(with_charging_states(status, sessions))
     per_site: dict[str, list[list[Any]]] = defaultdict(list)
     for key, events in history.items():
         if key.connector in ("", "0"):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
+from hub.api.chargers import connector_board
 from hub.api.deps import HubDep, ReadDep, SettingsDep, format_time
 from hub.api.inventory import known_values
 from hub.api.params import DAY_NS, OutputDep, PeriodDep, tabular_doc
@@ -59,8 +60,8 @@ def overview(hub: HubDep, settings: SettingsDep) -> dict[str, Any]:
     device_stale_ns = settings.insights.device_stale_s * NS_PER_S
     meters = hub.store.latest(LatestQuery("building_energy", ("power_w", "energy_import_wh")))
     fresh = [m for m in meters if now - m.time_ns <= device_stale_ns]
-    statuses = hub.store.latest(LatestQuery("charger_status", ("status",)))
-    by_status = Counter(str(row.fields.get("status")) for row in statuses)
+    connectors = connector_board(hub, settings, {})
+    by_status = Counter(str(row["status"]) for row in connectors)
     fixes = latest_fixes(hub.store.latest(LatestQuery("bus_position")))
     bus_stale_ns = settings.insights.bus_stale_s * NS_PER_S
     reporting = sum(1 for row in fixes.values() if now - row.time_ns <= bus_stale_ns)
@@ -87,8 +88,8 @@ def overview(hub: HubDep, settings: SettingsDep) -> dict[str, Any]:
             / 1000,
         },
         "chargers": {
-            "charge_points": len({row.tags.get("device") for row in statuses}),
-            "connectors": len(statuses),
+            "charge_points": len({row["device"] for row in connectors}),
+            "connectors": len(connectors),
             "by_status": dict(sorted(by_status.items())),
             "charging": by_status.get("Charging", 0),
             "faulted": by_status.get("Faulted", 0),
