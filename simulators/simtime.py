@@ -87,10 +87,6 @@ class CityTime:
         """0 = Monday ... 6 = Sunday (local standard time)."""
         return self.day_index(time_s) % 7
 
-    def hour_of_day(self, time_s: int) -> float:
-        """Hours since local standard midnight, fractional."""
-        return ((time_s + self.standard_offset_s - ANCHOR_S) % DAY_S) / HOUR_S
-
     def local_midnight_s(self, time_s: int) -> int:
         """Epoch seconds of the real local midnight (daylight saving included) before ``time_s``."""
         local = datetime.fromtimestamp(time_s, tz=self.zone)

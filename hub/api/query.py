@@ -9,7 +9,6 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from hub.api.deps import HubDep, ReadDep, SettingsDep, format_time, parse_time
 from hub.api.params import OutputDep
-from hub.errors import QueryError, StoreUnavailable
 from hub.query import FUNCTIONS, AggregateQuery, LatestQuery, PointsQuery, parse_duration_ns
 
 router = APIRouter(prefix="/api/v1", tags=["query"], dependencies=[ReadDep])
@@ -31,15 +30,6 @@ def parse_where(items: list[str]) -> dict[str, tuple[str, ...]]:
             raise HTTPException(400, f"where={item!r}: use tag:value, e.g. where=building:b-001")
         where[tag] = (*where.get(tag, ()), value)
     return where
-
-
-def _store_call(call: Any) -> Any:
-    try:
-        return call()
-    except QueryError as error:
-        raise HTTPException(400, str(error)) from None
-    except StoreUnavailable as error:
-        raise HTTPException(503, f"the store is unavailable: {error}") from None
 
 
 @router.get("/aggregate", summary="Aggregate one field over time windows, grouped by tags")
@@ -83,7 +73,7 @@ def aggregate(
         )
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
-    series = _store_call(lambda: hub.store.aggregate(query))
+    series = hub.store.aggregate(query)
     return {
         "measurement": measurement,
         "field": field,
@@ -112,7 +102,7 @@ def latest(
         query = LatestQuery(measurement, tuple(fields), parse_where(where))
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
-    rows = _store_call(lambda: hub.store.latest(query))
+    rows = hub.store.latest(query)
     now = time.time_ns()
     return {
         "measurement": measurement,
@@ -160,7 +150,7 @@ def points(
         )
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
-    found = _store_call(lambda: hub.store.points(query))
+    found = hub.store.points(query)
     truncated = len(found) > query.limit - 1
     rows = [
         {"time": format_time(p.time_ns), **p.tags, **p.fields} for p in found[: query.limit - 1]
@@ -182,7 +172,7 @@ def points(
 
 @router.get("/catalog", summary="Measurements, fields, tags and devices with last-seen")
 def catalog(hub: HubDep) -> dict[str, Any]:
-    result = _store_call(hub.store.catalog)
+    result = hub.store.catalog()
 
     def when(ns: int | None) -> str | None:
         return format_time(ns) if ns is not None else None

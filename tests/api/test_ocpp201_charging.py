@@ -91,3 +91,13 @@ def test_utilization_counts_the_time_charging(hub: HubProcess) -> None:
     assert (window["observed_s"], window["charging_s"]) == (3000.0, 1800.0)
     assert window["charging_share"] == pytest.approx(0.6)
     assert window["occupied_share"] == pytest.approx(1.0)
+
+
+def test_a_numeric_function_on_a_text_field_is_a_400_that_says_why(hub: HubProcess) -> None:
+    with hub.client() as client:
+        response = client.get(
+            "/api/v1/aggregate",
+            params={"measurement": "charger_status", "field": "status", "fn": "mean"},
+        )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "mean needs a numeric field; 'status' is str"
