@@ -9,11 +9,12 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/cityhub
 WORKDIR /src
 # pyproject.toml names README.md as the package's long description.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY hub ./hub
 COPY adapters ./adapters
 COPY simulators ./simulators
-RUN /opt/cityhub/bin/pip install --no-cache-dir . \
+# constraints.txt: the tested versions of every dependency (`make constraints` refreshes it).
+RUN /opt/cityhub/bin/pip install --no-cache-dir -c constraints.txt . \
     && find /opt/cityhub -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM python:3.11-slim
@@ -37,7 +38,9 @@ WORKDIR /data
 # Each container (each `--scale hub=N` replica) gets its own /data: the dead-letter log and the
 # spool are per process.
 VOLUME ["/data"]
-EXPOSE 8080
+# 8080: the API; 9000: the OCPP-J gateway, when CITYHUB_OCPP__ENABLED=true (bind it with
+# CITYHUB_OCPP__HOST=0.0.0.0).
+EXPOSE 8080 9000
 # Liveness: the process answers HTTP. docker-compose.yml checks /ready (broker and store) on top.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('CITYHUB_API__PORT', '8080'), timeout=4)"]

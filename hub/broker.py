@@ -1,12 +1,17 @@
 """A private MQTT broker for the demo and the tests.
 
 :class:`Mosquitto` runs the Mosquitto binary on a free loopback port with the project's broker
-configuration (``deploy/mosquitto/mosquitto.conf``: the no-loss queue and in-flight settings),
-keeping its persistence, log and pid in a folder of ours. It is anonymous by default (the demo
-and most tests); with ``auth`` it enforces the deployment's ACL (``deploy/mosquitto/acl``) and a
-password file instead, as the compose stack's broker does. :class:`EmbeddedBroker` is amqtt
-inside this process, the demo's fallback when no Mosquitto binary exists: it speaks MQTT 3.1.1
-only, has no shared subscriptions and is about 5x slower, so it is never used for tests.
+configuration (the no-loss queue and in-flight settings), keeping its persistence, log and pid
+in a folder of ours. It is anonymous by default (the demo and most tests); with ``auth`` it
+enforces the deployment's ACL and a password file instead, as the compose stack's broker does.
+
+The configuration and ACL ship inside the package (``hub/broker_config/``, read with
+:mod:`importlib.resources`), so an installed wheel finds them from any directory; the compose
+stack mounts its copies in ``deploy/mosquitto/``, and a test keeps the two identical.
+
+:class:`EmbeddedBroker` is amqtt inside this process, the demo's fallback when no Mosquitto
+binary exists: it speaks MQTT 3.1.1 only, has no shared subscriptions and is about 5x slower,
+so it is never used for tests.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from hub.errors import ConfigError
+from hub.stopping import die_with_parent
 
 __all__ = [
     "BROKER_ACL",
@@ -33,8 +41,8 @@ __all__ = [
     "wait_for_port",
 ]
 
-BROKER_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto" / "mosquitto.conf"
-BROKER_ACL = BROKER_CONFIG.with_name("acl")
+BROKER_CONFIG: Traversable = files("hub").joinpath("broker_config", "mosquitto.conf")
+BROKER_ACL: Traversable = files("hub").joinpath("broker_config", "acl")
 _REPLACED = ("listener", "persistence_location", "log_dest", "pid_file", "allow_anonymous",
              "password_file", "acl_file")  # fmt: skip
 
@@ -74,10 +82,10 @@ class Mosquitto:
         workdir: Path,
         port: int | None = None,
         *,
-        base_config: Path = BROKER_CONFIG,
+        base_config: Path | Traversable = BROKER_CONFIG,
         extra: list[str] | None = None,
         auth: Mapping[str, str] | Path | None = None,
-        acl_file: Path = BROKER_ACL,
+        acl_file: Path | Traversable = BROKER_ACL,
     ) -> None:
         self.binary = shutil.which("mosquitto") or (
             "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
@@ -108,7 +116,7 @@ class Mosquitto:
             for user, password in self.auth.items():
                 subprocess.run([tool, "-b", str(passwords), user, password], check=True)
         acl = self.workdir / "acl"
-        shutil.copyfile(self.acl_file, acl)
+        acl.write_text(self.acl_file.read_text())
         for path in (passwords, acl):
             path.chmod(0o600)
         return ["allow_anonymous false", f"password_file {passwords}", f"acl_file {acl}"]
@@ -142,8 +150,17 @@ class Mosquitto:
     def start(self, timeout_s: float = 10.0) -> Mosquitto:
         assert self.binary is not None
         config = self.write_config()
+        command = [self.binary, "-c", str(config)]
+        if threading.current_thread() is threading.main_thread():
+            # The broker dies with us even when we are SIGKILLed (PR_SET_PDEATHSIG follows the
+            # starting thread, hence main thread only); its own session keeps a terminal's
+            # Ctrl-C for us, so it outlives the hub's last acknowledgements.
+            command = die_with_parent(command)
         self.process = subprocess.Popen(
-            [self.binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             wait_for_port(self.port, timeout_s)

@@ -36,6 +36,10 @@ def test_demo_serves_hourly_energy_and_all_three_families_within_30_s(tmp_path: 
         ).group(1)
         client.headers["X-API-Key"] = key
         assert f"http://127.0.0.1:{port}/docs" in out.read_text()
+        # The dashboard link signs in with the key in the fragment (never sent to the server).
+        assert f"http://127.0.0.1:{port}/#key={key}" in out.read_text()
+        gateway = re.search(r"OCPP gateway\s+ws://127.0.0.1:(\d+)/ocpp/", out.read_text())
+        assert gateway, "the demo printed no OCPP gateway URL"
 
         def hourly_energy() -> list[dict]:
             try:
