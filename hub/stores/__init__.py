@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from hub.contracts import RefusedPoint, Store
+from hub.errors import ConfigError
 from hub.settings import Settings
 
-__all__ = ["open_store"]
+if TYPE_CHECKING:
+    from hub.stores.influxdb import InfluxDBStore
+
+__all__ = ["open_influxdb", "open_reader", "open_store"]
 
 RefusedSink = Callable[[Sequence[RefusedPoint]], None]
+
+# A hub restarted in place (same spool name) may start while its predecessor still exits.
+_SPOOL_LOCK_WAIT_S = 5.0
+
+
+def open_influxdb(settings: Settings) -> InfluxDBStore:
+    """The configured InfluxDB, without a spool (the hub's own and each adopted spool's)."""
+    from hub.stores.influxdb import InfluxDBStore
+
+    store = settings.store
+    return InfluxDBStore(
+        store.influx_url,
+        store.influx_bucket,
+        api=store.influx_api,
+        token=store.influx_token.get_secret_value() if store.influx_token else None,
+        org=store.influx_org,
+        retention_policy=store.influx_retention_policy,
+        username=store.influx_username,
+        password=store.influx_password.get_secret_value() if store.influx_password else None,
+        timeout_s=store.influx_timeout_s,
+    )
 
 
 def open_store(settings: Settings, on_refused: RefusedSink) -> Store:
@@ -18,24 +45,46 @@ def open_store(settings: Settings, on_refused: RefusedSink) -> Store:
     if settings.store.backend == "duckdb":
         from hub.stores.duckdb import DuckDBStore
 
-        return DuckDBStore(settings.duckdb_path, settings.store.duckdb_memory_limit)
-    if settings.store.backend == "influxdb":
-        from hub.stores.influxdb import InfluxDBStore
-        from hub.stores.spool import SpooledStore
-
-        store = settings.store
-        inner = InfluxDBStore(
-            store.influx_url,
-            store.influx_bucket,
-            api=store.influx_api,
-            token=store.influx_token.get_secret_value() if store.influx_token else None,
-            org=store.influx_org,
-            retention_policy=store.influx_retention_policy,
-            username=store.influx_username,
-            password=store.influx_password.get_secret_value() if store.influx_password else None,
-            timeout_s=store.influx_timeout_s,
+        return DuckDBStore(
+            settings.duckdb_path,
+            settings.store.duckdb_memory_limit,
+            checkpoint_threshold=settings.store.duckdb_checkpoint_threshold,
         )
+    if settings.store.backend == "influxdb":
+        from hub.stores.spool import SpooledStore
+        from hub.stores.spool_lock import try_lock
+
+        folder = settings.spool_root / settings.spool_name
+        deadline = time.monotonic() + _SPOOL_LOCK_WAIT_S
+        while (lock := try_lock(folder)) is None:
+            if time.monotonic() > deadline:
+                raise ConfigError(
+                    "CITYHUB_STORE__SPOOL_NAME",
+                    f"the spool {folder} is locked by another live process (a hub with the same "
+                    "spool name, or one adopting it): give each hub sharing "
+                    f"{settings.data_dir} its own spool name",
+                )
+            time.sleep(0.2)
         # A remote store is not durable for us until it answered: batches go through a local
         # spool, so an outage costs disk space, not unacknowledged MQTT messages.
-        return SpooledStore(inner, settings.data_dir / "spool", store.spool_max_bytes, on_refused)
+        return SpooledStore(
+            open_influxdb(settings),
+            folder,
+            settings.store.spool_max_bytes,
+            on_refused,
+            lock=lock,
+        )
     raise NotImplementedError(f"store backend {settings.store.backend!r}")
+
+
+def open_reader(settings: Settings) -> Store:
+    """The store of an API-only process (``cityhub api``): a remote store queried directly,
+    with no spool, since it writes nothing. DuckDB has one writer per file, which is the
+    ingest, so an API replica needs InfluxDB."""
+    if settings.store.backend != "influxdb":
+        raise ConfigError(
+            "CITYHUB_STORE__BACKEND",
+            "`cityhub api` serves from InfluxDB only (a DuckDB file belongs to the process "
+            "that ingests into it): set it to influxdb, or use `cityhub run`",
+        )
+    return open_influxdb(settings)

@@ -10,10 +10,18 @@ Batches go in as Arrow tables (``INSERT ... ON CONFLICT DO UPDATE``), never thro
 
 DuckDB locks its file: the ingest pipeline and the API share one ``DuckDBStore`` in one
 process, each thread on its own cursor.
+
+A failing disk must not break the store for good: a write that fails (full disk, failed
+checkpoint) is rolled back where DuckDB still can (a ROLLBACK that fails in turn is ignored,
+the transaction is gone either way) and reported as :class:`StoreUnavailable`; a database
+DuckDB invalidated after a fatal error is closed and opened again (WAL replay) on the next
+write or ping, so the hub heals by itself when space returns.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -43,6 +51,8 @@ from hub.stores.latest import LatestIndex
 
 __all__ = ["DuckDBStore"]
 
+log = logging.getLogger(__name__)
+
 _RESERVED = frozenset({"series", "time"})
 _SQL_TYPE = {float: "DOUBLE", bool: "BOOLEAN", str: "VARCHAR"}
 _ARROW_TYPE = {"DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.string()}
@@ -52,6 +62,7 @@ _NAME_CHECKS_MAX = 10_000  # distinct (measurement, tag keys, field keys) combin
 TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
 # A counter's step: the difference to the previous reading, or after a reset (a fall below
 # RESET_BELOW of it) the reading itself, counted from zero; the first reading counts nothing.
+# The rule of hub.increase.counter_step, in SQL (tests/stores/test_increase_rule.py checks it).
 _INCREASE = (
     f"sum(CASE WHEN prev IS NULL THEN 0 WHEN v >= {RESET_BELOW} * prev THEN v - prev ELSE v END)"
 )
@@ -75,16 +86,21 @@ def _quote(name: str) -> str:
 class DuckDBStore:
     """A :class:`hub.contracts.Store` on one DuckDB file."""
 
-    def __init__(self, path: Path, memory_limit: str = "256MB") -> None:
+    def __init__(
+        self, path: Path, memory_limit: str = "256MB", *, checkpoint_threshold: str = "16MB"
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # DuckDB would cache up to 80 % of the machine's memory; the hub shares it with the
-            # broker and the rest, so its buffer pool is capped (queries spill beyond it).
-            self._con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
-        except duckdb.Error as error:
-            raise StoreUnavailable(f"cannot open DuckDB file {path}: {error}") from error
         self._path = path
+        self._config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            "checkpoint_threshold": checkpoint_threshold,
+        }
+        self._con = self._connect()
         self._write_lock = threading.Lock()
+        self._generation = 0  # bumped at each reopen: thread-local cursors of older ones go
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
+        self._broken: str | None = None  # why the connection must be reopened before use
         self._name_checks: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str | None] = {}
         self._local = threading.local()
         self._columns: dict[str, dict[str, str]] = self._load_schema()
@@ -102,11 +118,51 @@ class DuckDBStore:
             schema[table][column] = TAG if comment == "tag" else data_type
         return dict(schema)
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            # DuckDB would cache up to 80 % of the machine's memory; the hub shares it with the
+            # broker and the rest, so its buffer pool is capped (queries spill beyond it).
+            return duckdb.connect(str(self._path), config=self._config)
+        except duckdb.Error as error:
+            raise StoreUnavailable(f"cannot open DuckDB file {self._path}: {error}") from error
+
     def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor = getattr(self._local, "cursor", None)
+        local = self._local
+        if getattr(local, "generation", None) != self._generation:
+            local.cursor = None
+        cursor: duckdb.DuckDBPyConnection | None = getattr(local, "cursor", None)
         if cursor is None:
-            cursor = self._local.cursor = self._con.cursor()
+            cursor = self._con.cursor()
+            with self._cursors_lock:
+                self._cursors.append(cursor)
+            local.cursor, local.generation = cursor, self._generation
         return cursor
+
+    def _reopen(self) -> None:
+        """Close every cursor and the connection (DuckDB keeps an invalidated database
+        instance alive while any of them exists) and open the file again. Caller holds the
+        write lock; raises :class:`StoreUnavailable` while the file cannot be opened."""
+        with self._cursors_lock:
+            cursors, self._cursors = self._cursors, []
+        for con in (*cursors, self._con):
+            with contextlib.suppress(Exception):  # closing a broken connection may fail too
+                con.close()
+        self._generation += 1
+        self._con = self._connect()
+        self._columns = self._load_schema()
+        self._latest = LatestIndex()
+        self._broken = None
+        log.warning("DuckDB file %s reopened", self._path)
+
+    def _recover(self, con: duckdb.DuckDBPyConnection, error: BaseException) -> None:
+        """After a failed write: roll back if DuckDB still can, and find out whether the
+        database was invalidated (then the next write or ping reopens it)."""
+        with contextlib.suppress(Exception):  # "no transaction is active" on a full disk
+            con.execute("ROLLBACK")
+        try:
+            con.execute("SELECT 1").fetchone()
+        except Exception as probe:
+            self._broken = f"{error} (then: {probe})"
 
     @staticmethod
     def _ensure_columns(
@@ -158,6 +214,8 @@ class DuckDBStore:
         if not by_table:
             return refused
         with self._write_lock:
+            if self._broken is not None:
+                self._reopen()
             con = self._cursor()
             # Schema changes are published to readers only once committed.
             schema = {table: dict(columns) for table, columns in self._columns.items()}
@@ -172,8 +230,8 @@ class DuckDBStore:
                     self._latest.update(
                         table, (p for p in rows.values() if id(p) not in refused_ids)
                     )
-            except duckdb.Error as error:
-                con.execute("ROLLBACK")
+            except Exception as error:  # duckdb.Error, or an OSError of a failing disk
+                self._recover(con, error)
                 raise StoreUnavailable(f"DuckDB write failed: {error}") from error
             self._columns = schema
         return refused
@@ -271,7 +329,22 @@ class DuckDBStore:
             params.extend(values)
         return clauses, params
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A read on a database that a fatal error invalidated (or on a failing disk) is a
+        503 for the caller, and the next ping or write reopens the file."""
+        try:
+            yield
+        except (duckdb.FatalException, duckdb.IOException) as error:
+            if isinstance(error, duckdb.FatalException):
+                self._broken = str(error)
+            raise StoreUnavailable(f"DuckDB file {self._path} is not readable: {error}") from error
+
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
+        with self._reading():
+            return self._aggregate(query)
+
+    def _aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         columns = self._columns.get(query.measurement)
         if columns is None or columns.get(query.field, TAG) == TAG:
             return []
@@ -351,6 +424,10 @@ class DuckDBStore:
         return _to_series(rows, query.group_by)
 
     def latest(self, query: LatestQuery) -> list[LatestRow]:
+        with self._reading():
+            return self._latest_rows(query)
+
+    def _latest_rows(self, query: LatestQuery) -> list[LatestRow]:
         columns = self._columns.get(query.measurement)
         if columns is None:
             return []
@@ -394,6 +471,10 @@ class DuckDBStore:
         self._latest.load(table, rows())
 
     def points(self, query: PointsQuery) -> list[PointRow]:
+        with self._reading():
+            return self._points(query)
+
+    def _points(self, query: PointsQuery) -> list[PointRow]:
         columns = self._columns.get(query.measurement)
         if columns is None:
             return []
@@ -428,6 +509,10 @@ class DuckDBStore:
         ]
 
     def catalog(self) -> Catalog:
+        with self._reading():
+            return self._catalog()
+
+    def _catalog(self) -> Catalog:
         cursor = self._cursor()
         measurements: list[MeasurementInfo] = []
         devices: list[DeviceInfo] = []
@@ -463,12 +548,22 @@ class DuckDBStore:
 
     def ping(self) -> None:
         try:
+            if self._broken is not None:
+                with self._write_lock:
+                    if self._broken is not None:
+                        self._reopen()
             self._cursor().execute("SELECT 1").fetchone()
         except duckdb.Error as error:
+            self._broken = str(error)
             raise StoreUnavailable(f"DuckDB file {self._path} is not usable: {error}") from error
 
     def close(self) -> None:
         with self._write_lock:
+            with self._cursors_lock:
+                cursors, self._cursors = self._cursors, []
+            for cursor in cursors:
+                with contextlib.suppress(Exception):
+                    cursor.close()
             self._con.close()
 
 

@@ -3,14 +3,9 @@
 **Writes.** ``influx_api = "v2"``: the v2 write API through ``influxdb-client`` (synchronous,
 one request per batch, nanosecond precision), which InfluxDB 2.x and 3.x and other
 line-protocol engines (VictoriaMetrics) accept. ``influx_api = "v1"``: InfluxDB 1.x's
-``/write?db=&rp=&precision=ns``. The line protocol is encoded here (see :func:`encode_line`)
-because ``influxdb_client.Point`` gets three of our cases wrong: it writes a Python ``int`` as
-an ``i`` integer (a field must stay float), silently drops NaN/Infinity fields (a point could
-vanish without a trace), and escapes a newline in a tag value as ``\\n``, which InfluxDB stores
-as a literal backslash-n. Tag values holding a backslash or a line break cannot be carried
-unambiguously by line protocol (1.x keeps ``\\\\`` as two backslashes, a trailing backslash
-escapes the separator): such points are refused with a reason rather than stored mangled.
-Empty tag values are omitted (InfluxDB does not distinguish an empty tag from a missing one).
+``/write?db=&rp=&precision=ns``. The lines come from :mod:`hub.stores.line_protocol`
+(which also says which points line protocol cannot carry: those are refused with a reason);
+the InfluxQL statements and the parsing of their answers from :mod:`hub.stores.influxql`.
 
 Same measurement, tags and time written twice is one point; fields merge (InfluxDB's own rule).
 
@@ -50,9 +45,7 @@ halves that are resent are idempotent). A batch with ``k`` bad points of ``n`` c
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -61,9 +54,9 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from hub.contracts import RefusedPoint
 from hub.errors import QueryError, StoreUnavailable
-from hub.points import FieldValue, Point, naming_problem, series_key
+from hub.increase import counter_step
+from hub.points import FieldValue, Point, series_key
 from hub.query import (
-    RESET_BELOW,
     AggregateQuery,
     Bucket,
     Catalog,
@@ -75,84 +68,31 @@ from hub.query import (
     PointsQuery,
     SeriesResult,
 )
+from hub.stores.influxql import (
+    ANY_TYPE,
+    FUNCTIONS,
+    devices_by_series,
+    error_message,
+    field_types,
+    influxql_identifier,
+    influxql_string,
+    json_documents,
+    json_number,
+    merge_series,
+    ordered,
+    series_of,
+    series_times,
+    tag_conditions,
+    time_range,
+)
+from hub.stores.line_protocol import encode_line, point_problem
 
+# encode_line and the quoting functions stay importable from here, where callers found them.
 __all__ = ["InfluxDBStore", "encode_line", "influxql_identifier", "influxql_string"]
 
-_FUNCTIONS = {
-    "mean": "MEAN",
-    "sum": "SUM",
-    "min": "MIN",
-    "max": "MAX",
-    "count": "COUNT",
-    "first": "FIRST",
-    "last": "LAST",
-    "percentile": "PERCENTILE",
-}
-_ANY_TYPE = frozenset({"count", "first", "last"})  # the functions that accept bool and str
-_KIND = {"float": "float", "integer": "float", "unsigned": "float", "boolean": "bool"}
 _REFUSED_STATUS = frozenset({400, 422})
 _TOO_LARGE = 413
-_RESERVED = frozenset({"time"})
 _CHUNK_ROWS = 10_000
-_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
-_KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
-_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
-_UNCARRIABLE = ("\\", "\n", "\r")
-
-
-def influxql_identifier(name: str) -> str:
-    """``name`` as a double-quoted InfluxQL identifier."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def influxql_string(value: str) -> str:
-    """``value`` as a single-quoted InfluxQL string literal."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _field_text(value: FieldValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.translate(_STRING_ESCAPES) + '"'
-    return repr(float(value))  # never an ``i`` integer: 2 is written 2.0
-
-
-def _problem(point: Point) -> str | None:
-    """Why ``point`` cannot be written as line protocol, or ``None``."""
-    problem = naming_problem(point, _RESERVED)
-    if problem:
-        return problem
-    for key, tag_value in point.tags.items():
-        if any(character in tag_value for character in _UNCARRIABLE):
-            return f"tag {key!r} holds a backslash or line break, which line protocol cannot carry"
-    for name, value in point.fields.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"field {name!r} is {value}, not a finite number"
-        if not isinstance(value, bool | str | float | int):
-            return f"field {name!r} has unsupported type {type(value).__name__}"
-    return None
-
-
-def encode_line(point: Point) -> str:
-    """One line of line protocol (nanosecond time) for a point :func:`_problem` accepts."""
-    tags = "".join(
-        f",{key.translate(_KEY_ESCAPES)}={value.translate(_KEY_ESCAPES)}"
-        for key, value in sorted(point.tags.items())
-        if value
-    )
-    fields = ",".join(
-        f"{name.translate(_KEY_ESCAPES)}={_field_text(value)}"
-        for name, value in sorted(point.fields.items())
-    )
-    return f"{point.measurement.translate(_MEASUREMENT_ESCAPES)}{tags} {fields} {point.time_ns}"
-
-
-def _number(value: Any) -> Any:
-    """InfluxDB's JSON writes 2.0 as ``2``: numbers come back as float, bool and str as is."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
 
 
 class _Refusal(Exception):
@@ -188,6 +128,12 @@ class InfluxDBStore:
         self._retention_policy = retention_policy
         self._timeout = urllib3.Timeout(connect=min(timeout_s, 5.0), read=timeout_s)
         self._headers: dict[str, str] = {}
+        # The settings a 401/403 points at: those in use, or those this API version takes.
+        self._credentials = (
+            "CITYHUB_STORE__INFLUX_TOKEN"
+            if token or (api == "v2" and not username)
+            else "CITYHUB_STORE__INFLUX_USERNAME and CITYHUB_STORE__INFLUX_PASSWORD"
+        )
         if token:
             self._headers["Authorization"] = f"Token {token}"
         elif username:
@@ -214,7 +160,7 @@ class InfluxDBStore:
         refused: list[RefusedPoint] = []
         lines: list[tuple[Point, str]] = []
         for point in points:
-            problem = _problem(point)
+            problem = point_problem(point)
             if problem:
                 refused.append(RefusedPoint(point, problem))
             else:
@@ -263,10 +209,10 @@ class InfluxDBStore:
             self._raise_for(response.status, response.data.decode(errors="replace"))
 
     def _raise_for(self, status: int, body: str) -> None:
-        message = _error_message(body)
+        message = error_message(body)
         if status in _REFUSED_STATUS or status == _TOO_LARGE:
             raise _Refusal(status, message)
-        raise StoreUnavailable(f"InfluxDB at {self._url} answered HTTP {status}: {message}")
+        raise self._unavailable(status, body)
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -300,58 +246,49 @@ class InfluxDBStore:
         response = self._request("POST", "/query", fields)
         text = response.data.decode(errors="replace")
         if response.status == 400:
-            raise QueryError(f"InfluxQL refused: {_error_message(text)}")
+            raise QueryError(f"InfluxQL refused: {error_message(text)}")
         if response.status != 200:
-            raise StoreUnavailable(
-                f"InfluxDB at {self._url} answered HTTP {response.status}: {_error_message(text)}"
-            )
+            raise self._unavailable(response.status, text)
         results: list[list[dict]] = [[] for _ in statements]
-        for document in _json_documents(text):
+        for document in json_documents(text):
             if "error" in document:
                 raise QueryError(f"InfluxQL refused: {document['error']}")
             for result in document.get("results", []):
                 if "error" in result:
                     raise QueryError(f"InfluxQL refused: {result['error']}")
-                _merge_series(results[result.get("statement_id", 0)], result.get("series", []))
+                merge_series(results[result.get("statement_id", 0)], result.get("series", []))
         return results
 
     # -- queries --------------------------------------------------------------------------
-
-    def _field_types(self, series: list[dict]) -> dict[str, str]:
-        types: dict[str, str] = {}
-        for block in series:
-            for name, kind in block.get("values", []):
-                types.setdefault(name, _KIND.get(kind, "str"))
-        return types
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         if any(not values for values in query.where.values()):
             return []
         measurement = influxql_identifier(query.measurement)
         field = influxql_identifier(query.field)
-        conditions = _tag_conditions(query.where)
+        conditions = tag_conditions(query.where)
         group_tags = ", ".join(influxql_identifier(tag) for tag in query.group_by)
         if query.function == "increase":
             return self._increase(query, measurement, field, conditions)
-        function = _FUNCTIONS[query.function]
+        function = FUNCTIONS[query.function]
         argument = f"{field}, {query.percentile!r}" if query.function == "percentile" else field
         groups = [f"time({query.every_ns}ns)"] if query.every_ns else []
         if group_tags:
             groups.append(group_tags)
         select = (
             f"SELECT {function}({argument}) FROM {measurement} WHERE "
-            f"{_time_range(query.start_ns, query.end_ns)}{conditions}"
+            f"{time_range(query.start_ns, query.end_ns)}{conditions}"
             + (f" GROUP BY {', '.join(groups)}" if groups else "")
             + " fill(none)"
         )
         field_keys, series = self._query([f"SHOW FIELD KEYS FROM {measurement}", select])
-        if not self._check_field(query, self._field_types(field_keys)):
+        if not self._check_field(query, field_types(field_keys)):
             return []
         results = []
         for block in series:
             tags = block.get("tags") or {}
             buckets = [
-                Bucket(int(time) if query.every_ns else query.start_ns, _number(value))
+                Bucket(int(time) if query.every_ns else query.start_ns, json_number(value))
                 for time, value in block.get("values", [])
                 if value is not None
             ]
@@ -359,7 +296,7 @@ class InfluxDBStore:
                 results.append(
                     SeriesResult({tag: tags.get(tag, "") for tag in query.group_by}, buckets)
                 )
-        return _ordered(results, query.group_by)
+        return ordered(results, query.group_by)
 
     @staticmethod
     def _check_field(query: AggregateQuery, types: dict[str, str]) -> bool:
@@ -367,7 +304,7 @@ class InfluxDBStore:
         kind = types.get(query.field)
         if kind is None:
             return False
-        if kind != "float" and query.function not in _ANY_TYPE:
+        if kind != "float" and query.function not in ANY_TYPE:
             raise QueryError(f"{query.function} needs a numeric field; {query.field!r} is {kind}")
         return True
 
@@ -379,37 +316,31 @@ class InfluxDBStore:
             [
                 f"SHOW FIELD KEYS FROM {measurement}",
                 f"SELECT LAST({field}) FROM {measurement} WHERE "
-                f"{_time_range(anchor_start, query.start_ns)}{conditions} GROUP BY *",
+                f"{time_range(anchor_start, query.start_ns)}{conditions} GROUP BY *",
                 f"SELECT {field} FROM {measurement} WHERE "
-                f"{_time_range(query.start_ns, query.end_ns)}{conditions} GROUP BY *",
+                f"{time_range(query.start_ns, query.end_ns)}{conditions} GROUP BY *",
             ],
             chunked=True,
         )
-        if not self._check_field(query, self._field_types(field_keys)):
+        if not self._check_field(query, field_types(field_keys)):
             return []
         previous: dict[str, float] = {}
         for block in anchors:
             for _, value in block.get("values", []):
                 if value is not None:
-                    previous[_series_of(block)] = float(value)
+                    previous[series_of(block)] = float(value)
         sums: dict[tuple[str, ...], dict[int, float]] = {}
         for block in readings:
             tags = block.get("tags") or {}
             group = tuple(tags.get(tag, "") for tag in query.group_by)
             windows = sums.setdefault(group, {})
-            before = previous.get(_series_of(block))
+            before = previous.get(series_of(block))
             for time, value in block.get("values", []):
                 if value is None:
                     continue
                 reading = float(value)
-                if before is None:
-                    step = 0.0  # the first reading ever seen has nothing to count from
-                elif reading >= RESET_BELOW * before:
-                    step = reading - before  # a rise, or a dip too small to be a reset
-                else:
-                    step = reading  # a reset: the reading after it counts from zero
                 window = query.window_start(int(time))
-                windows[window] = windows.get(window, 0.0) + step
+                windows[window] = windows.get(window, 0.0) + counter_step(before, reading)
                 before = reading
         results = [
             SeriesResult(
@@ -419,18 +350,18 @@ class InfluxDBStore:
             for group, windows in sums.items()
             if windows
         ]
-        return _ordered(results, query.group_by)
+        return ordered(results, query.group_by)
 
     def latest(self, query: LatestQuery) -> list[LatestRow]:
         if any(not values for values in query.where.values()):
             return []
         measurement = influxql_identifier(query.measurement)
         (field_keys,) = self._query([f"SHOW FIELD KEYS FROM {measurement}"])
-        known = self._field_types(field_keys)
+        known = field_types(field_keys)
         fields = [name for name in (query.fields or tuple(known)) if name in known]
         if not fields:
             return []
-        conditions = _tag_conditions(query.where)
+        conditions = tag_conditions(query.where)
         where = f" WHERE {conditions.removeprefix(' AND ')}" if conditions else ""
         answers = self._query(
             [
@@ -445,7 +376,7 @@ class InfluxDBStore:
                 for time, value in block.get("values", []):
                     if value is not None:
                         entry = rows.setdefault(series_key(tags), (tags, {}))
-                        entry[1][name] = (int(time), _number(value))
+                        entry[1][name] = (int(time), json_number(value))
         return [
             LatestRow(
                 tags=tags,
@@ -462,7 +393,7 @@ class InfluxDBStore:
         field_keys, tag_keys = self._query(
             [f"SHOW FIELD KEYS FROM {measurement}", f"SHOW TAG KEYS FROM {measurement}"]
         )
-        known = self._field_types(field_keys)
+        known = field_types(field_keys)
         fields = [name for name in dict.fromkeys(query.fields or tuple(known)) if name in known]
         if not fields:
             return []
@@ -471,7 +402,7 @@ class InfluxDBStore:
             [f"{influxql_identifier(f)}::field" for f in fields]
             + [f"{influxql_identifier(t)}::tag" for t in tags]
         )
-        conditions = _tag_conditions(query.where)
+        conditions = tag_conditions(query.where)
 
         def read(time_condition: str, limit: str) -> list[PointRow]:
             (series,) = self._query(
@@ -488,7 +419,7 @@ class InfluxDBStore:
                             },
                             time_ns=int(time),
                             fields={
-                                f: _number(v)
+                                f: json_number(v)
                                 for f, v in zip(fields, values[: len(fields)], strict=True)
                                 if v is not None
                             },
@@ -498,7 +429,7 @@ class InfluxDBStore:
             return rows
 
         rows = read(
-            _time_range(query.start_ns, query.end_ns), f" ORDER BY time ASC LIMIT {query.limit}"
+            time_range(query.start_ns, query.end_ns), f" ORDER BY time ASC LIMIT {query.limit}"
         )
         if len(rows) == query.limit:  # the cut may fall among the points of one instant
             last = rows[-1].time_ns
@@ -520,7 +451,7 @@ class InfluxDBStore:
             ],
             chunked=True,
         )
-        fields = {block["name"]: self._field_types([block]) for block in field_keys}
+        fields = {block["name"]: field_types([block]) for block in field_keys}
         tags = {
             block["name"]: sorted(value for (value,) in block.get("values", []))
             for block in tag_keys
@@ -529,11 +460,11 @@ class InfluxDBStore:
         for block in counts:
             for _, *values in block.get("values", []):
                 count = max((int(v) for v in values if v is not None), default=0)
-                key = (block["name"], _series_of(block))
+                key = (block["name"], series_of(block))
                 points[key] = points.get(key, 0) + count
-        first = _series_times(firsts)
-        last = _series_times(lasts)
-        device_of = _devices_by_series(counts)
+        first = series_times(firsts)
+        last = series_times(lasts)
+        device_of = devices_by_series(counts)
         measurements = []
         devices: dict[tuple[str, str], list[int]] = {}
         for name in sorted(fields):
@@ -567,96 +498,52 @@ class InfluxDBStore:
         )
 
     def ping(self) -> None:
-        response = self._request("GET", "/ping", {})
-        if response.status not in (200, 204):
-            raise StoreUnavailable(f"InfluxDB at {self._url} /ping answered HTTP {response.status}")
+        """Prove the store with the hub's own credentials, as ``/ready`` promises: an empty
+        write to the bucket (authentication, the bucket or database, the org and the write
+        permission: InfluxDB checks them all before reading the body, and an empty body
+        stores nothing), then an InfluxQL query on the database (read permission, and the
+        DBRP mapping 2.x needs for InfluxQL). ``/ping`` needs no credentials: it proved only
+        that the server answers. Failures name the setting to fix (:meth:`_unavailable`)."""
+        if self._api == "v2":
+            path, fields = "/api/v2/write", {"org": self._org, "bucket": self._bucket}
+        else:
+            path, fields = "/write", {"db": self._bucket}
+            if self._retention_policy:
+                fields["rp"] = self._retention_policy
+        response = self._request("POST", path, fields | {"precision": "ns"}, body=b"")
+        # 400: authorized, bucket found, the (empty) body refused by a stricter server.
+        if response.status not in (200, 204, 400):
+            raise self._unavailable(response.status, response.data.decode(errors="replace"))
+        try:
+            self._query(["SHOW MEASUREMENTS LIMIT 1"])
+        except QueryError as error:
+            raise StoreUnavailable(
+                f"InfluxQL query on database {self._bucket!r} refused ({error}): check "
+                "CITYHUB_STORE__INFLUX_BUCKET (InfluxDB 2.x: the bucket needs a DBRP mapping)"
+            ) from None
+
+    def _unavailable(self, status: int, body: str) -> StoreUnavailable:
+        """The error for a non-refusal failure, naming the setting to check when the answer
+        says which (401/403: the credentials, 404: the bucket or org)."""
+        message = error_message(body)
+        credentials = self._credentials
+        if status == 401:
+            hint = f'401 unauthorized for bucket "{self._bucket}" (check {credentials})'
+        elif status == 403:
+            hint = f'403 forbidden: no permission on bucket "{self._bucket}" (check {credentials})'
+        elif status == 404:
+            where = (
+                f'bucket "{self._bucket}" or org "{self._org}" not found (check '
+                "CITYHUB_STORE__INFLUX_BUCKET and CITYHUB_STORE__INFLUX_ORG)"
+                if self._api == "v2"
+                else f'database "{self._bucket}" not found (check CITYHUB_STORE__INFLUX_BUCKET)'
+            )
+            hint = f"404 {where}"
+        else:
+            hint = f"HTTP {status}"
+        return StoreUnavailable(f"{hint}; InfluxDB at {self._url}: {message}")
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
         self._http.clear()
-
-
-# -- helpers ------------------------------------------------------------------------------
-
-
-def _error_message(body: str) -> str:
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return body.strip()
-    if isinstance(document, dict):
-        return str(document.get("error") or document.get("message") or body).strip()
-    return body.strip()
-
-
-def _json_documents(text: str) -> Iterator[dict]:
-    """The JSON objects of a response: one, or one per line when chunked."""
-    decoder = json.JSONDecoder()
-    position = 0
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if position >= len(text):
-            return
-        document, position = decoder.raw_decode(text, position)
-        yield document
-
-
-def _merge_series(into: list[dict], series: list[dict]) -> None:
-    """Append chunked series, joining a series split over chunks (same name and tags)."""
-    for block in series:
-        if (
-            into
-            and into[-1].get("name") == block.get("name")
-            and into[-1].get("tags") == block.get("tags")
-        ):
-            into[-1]["values"] = into[-1].get("values", []) + block.get("values", [])
-        else:
-            into.append(block)
-
-
-def _time_range(start_ns: int, end_ns: int) -> str:
-    return f"time >= {start_ns} AND time < {end_ns}"
-
-
-def _tag_conditions(where: Mapping[str, tuple[str, ...]]) -> str:
-    """`` AND (...)`` per filtered tag; ``::tag`` so a field of the same name never matches."""
-    return "".join(
-        " AND ("
-        + " OR ".join(
-            f"{influxql_identifier(tag)}::tag = {influxql_string(value)}" for value in values
-        )
-        + ")"
-        for tag, values in where.items()
-    )
-
-
-def _series_of(block: dict) -> str:
-    return series_key({k: v for k, v in (block.get("tags") or {}).items() if v})
-
-
-def _series_times(series: list[dict]) -> dict[tuple[str, str], int]:
-    return {
-        (block["name"], _series_of(block)): int(block["values"][0][0])
-        for block in series
-        if block.get("values")
-    }
-
-
-def _devices_by_series(series: list[dict]) -> dict[tuple[str, str], str]:
-    return {
-        (block["name"], _series_of(block)): (block.get("tags") or {}).get("device", "")
-        for block in series
-    }
-
-
-def _ordered(results: list[SeriesResult], group_by: tuple[str, ...]) -> list[SeriesResult]:
-    """Series by their first window, then by group values: the order DuckDB answers in."""
-    return sorted(
-        results,
-        key=lambda result: (
-            result.buckets[0].time_ns,
-            tuple(result.tags[tag] for tag in group_by),
-        ),
-    )

@@ -7,31 +7,23 @@ points the store refuses go to ``on_refused`` (the dead letters), never retried.
 would exceed ``max_bytes``, ``write`` raises ``StoreUnavailable``: the pipeline stops
 acknowledging and the broker holds the backlog. Queries pass through to the inner store.
 
-On disk (``directory``)::
+The log on disk (segments of CRC-checked records, and the offset of the next record to
+forward) is :mod:`hub.stores.spool_log`; this module is the store and its forwarder. At start
+every segment is scanned and cut at its first torn record; the forwarder resumes at the
+offset. The offset advances only after ``inner.write`` returned, so a SIGKILL loses nothing
+and resends at most the records in flight (writes are idempotent). An offset that fails its
+CRC falls back to the oldest segment: everything is resent, nothing lost.
 
-    0000000000000001.seg   segments: records appended, a new segment past ``segment_bytes``
-    0000000000000002.seg   (and at every start); deleted once fully forwarded
-    offset                 the next record to forward: <seq u64><position u64><crc32 u32>
-
-    record  = <length u32><crc32 u32><written_at_ns u64><payload: length bytes>
-    payload = 0x01 + zlib(JSON [[measurement, tags, fields, time_ns], ...])
-
-The CRC covers ``written_at_ns`` and the payload. At start every segment is scanned and cut
-at its first record that is short or fails its CRC (a torn write of a crash); the forwarder
-resumes at ``offset``. The offset advances only after ``inner.write`` returned, so a SIGKILL
-loses nothing and resends at most the records in flight (writes are idempotent). An offset
-that fails its CRC falls back to the oldest segment: everything is resent, nothing lost.
+One process owns a spool folder at a time: the hub passes the :class:`SpoolLock` it took on the
+folder (released at :meth:`SpooledStore.close`); an adopter of an orphan spool holds its own.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import struct
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,16 +41,23 @@ from hub.query import (
     PointsQuery,
     SeriesResult,
 )
+from hub.stores.spool_lock import SpoolLock
+from hub.stores.spool_log import (
+    Record,
+    encode_batch,
+    fsync_directory,
+    read_offset,
+    read_points,
+    scan_segment,
+    segment_path,
+    segment_seqs,
+    write_offset,
+)
 
 __all__ = ["SpoolStatus", "SpooledStore"]
 
 log = logging.getLogger(__name__)
 
-_HEADER = struct.Struct("<IIQ")  # length, crc32, written_at_ns
-_OFFSET = struct.Struct("<QQI")  # segment seq, position, crc32 of the first 16 bytes
-_FORMAT_ZLIB_JSON = b"\x01"
-_MAX_RECORD = 1 << 31
-_SUFFIX = ".seg"
 _IDLE_PING_S = 5.0
 
 
@@ -69,55 +68,6 @@ class SpoolStatus:
     store_reachable: bool
     last_error: str | None
     oldest_pending_age_s: float | None  # None when nothing is pending
-
-
-@dataclass(frozen=True, slots=True)
-class _Record:
-    seq: int
-    position: int
-    size: int  # header + payload
-    written_at_ns: int
-
-
-def encode_batch(points: Sequence[Point], written_at_ns: int) -> bytes:
-    """One spool record (header and payload) holding ``points``."""
-    rows = [[p.measurement, p.tags, p.fields, p.time_ns] for p in points]
-    payload = _FORMAT_ZLIB_JSON + zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 1)
-    stamp = struct.pack("<Q", written_at_ns)
-    return _HEADER.pack(len(payload), zlib.crc32(stamp + payload), written_at_ns) + payload
-
-
-def decode_payload(payload: bytes) -> list[Point]:
-    if payload[:1] != _FORMAT_ZLIB_JSON:
-        raise ValueError(f"unknown spool record format {payload[:1]!r}")
-    rows = json.loads(zlib.decompress(payload[1:]))
-    return [Point(m, tags, fields, time_ns) for m, tags, fields, time_ns in rows]
-
-
-def _scan(path: Path, seq: int) -> tuple[list[_Record], int]:
-    """The valid records of a segment and the length they cover (the torn tail excluded)."""
-    records: list[_Record] = []
-    data = path.read_bytes()
-    position = 0
-    while position + _HEADER.size <= len(data):
-        length, crc, written_at = _HEADER.unpack_from(data, position)
-        end = position + _HEADER.size + length
-        if length > _MAX_RECORD or end > len(data):
-            break
-        payload = data[position + _HEADER.size : end]
-        if zlib.crc32(struct.pack("<Q", written_at) + payload) != crc:
-            break
-        records.append(_Record(seq, position, end - position, written_at))
-        position = end
-    return records, position
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SpooledStore:
@@ -135,8 +85,10 @@ class SpooledStore:
         forward_max_points: int = 5000,
         retry_initial_s: float = 0.2,
         retry_max_s: float = 30.0,
+        lock: SpoolLock | None = None,
     ) -> None:
         self._inner = inner
+        self._owner_lock = lock  # released at close (see hub.stores.spool_lock)
         self._directory = directory
         self._max_bytes = max_bytes
         self._on_refused = on_refused
@@ -146,7 +98,7 @@ class SpooledStore:
         self._retry_max_s = retry_max_s
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._pending: deque[_Record] = deque()
+        self._pending: deque[Record] = deque()
         self._pending_bytes = 0
         self._reachable = False
         self._last_error: str | None = None
@@ -161,29 +113,17 @@ class SpooledStore:
     # -- recovery -------------------------------------------------------------------------
 
     def _segment_path(self, seq: int) -> Path:
-        return self._directory / f"{seq:016d}{_SUFFIX}"
-
-    def _read_offset(self) -> tuple[int, int] | None:
-        raw = os.pread(self._offset_fd, _OFFSET.size, 0)
-        if len(raw) != _OFFSET.size:
-            return None
-        seq, position, crc = _OFFSET.unpack(raw)
-        if zlib.crc32(raw[:16]) != crc:
-            log.warning("spool offset is corrupt: resending from the oldest segment")
-            return None
-        return seq, position
+        return segment_path(self._directory, seq)
 
     def _recover(self) -> None:
-        segments = sorted(
-            int(path.stem) for path in self._directory.glob(f"*{_SUFFIX}") if path.stem.isdigit()
-        )
-        offset = self._read_offset() or (0, 0)
+        segments = segment_seqs(self._directory)
+        offset = read_offset(self._offset_fd) or (0, 0)
         for seq in segments:
             path = self._segment_path(seq)
             if seq < offset[0]:
                 path.unlink()  # forwarded; the crash came before its deletion
                 continue
-            records, valid_end = _scan(path, seq)
+            records, valid_end = scan_segment(path, seq)
             if valid_end < path.stat().st_size:
                 log.warning("spool segment %s: cutting a torn tail at byte %d", path, valid_end)
                 with path.open("r+b") as segment:
@@ -196,7 +136,7 @@ class SpooledStore:
         self._seq = (segments[-1] if segments else 0) + 1
         self._segment = self._segment_path(self._seq).open("ab")
         self._segment_size = 0
-        _fsync_directory(self._directory)
+        fsync_directory(self._directory)
         self._delete_forwarded_segments()
 
     # -- writing (the pipeline's thread) --------------------------------------------------
@@ -223,7 +163,7 @@ class SpooledStore:
             except OSError as error:
                 self._segment.truncate(self._segment_size)  # leave no half record behind
                 raise StoreUnavailable(f"cannot write the spool: {error}") from error
-            self._pending.append(_Record(self._seq, self._segment_size, len(record), written_at_ns))
+            self._pending.append(Record(self._seq, self._segment_size, len(record), written_at_ns))
             self._segment_size += len(record)
             self._pending_bytes += len(record)
             self._changed.notify_all()
@@ -234,28 +174,25 @@ class SpooledStore:
         self._seq += 1
         self._segment = self._segment_path(self._seq).open("ab")
         self._segment_size = 0
-        _fsync_directory(self._directory)
+        fsync_directory(self._directory)
         self._delete_forwarded_segments()
 
     def _delete_forwarded_segments(self) -> None:
         head = self._pending[0].seq if self._pending else self._seq
-        for path in self._directory.glob(f"*{_SUFFIX}"):
-            if path.stem.isdigit() and int(path.stem) < head:
-                path.unlink()
+        for seq in segment_seqs(self._directory):
+            if seq < head:
+                self._segment_path(seq).unlink()
 
     # -- forwarding (the forwarder thread) ------------------------------------------------
 
-    def _take(self) -> tuple[list[_Record], list[Point]]:
+    def _take(self) -> tuple[list[Record], list[Point]]:
         """The oldest pending records, up to ``forward_max_points`` points (at least one)."""
         with self._lock:
             candidates = list(self._pending)[:64]
-        records: list[_Record] = []
+        records: list[Record] = []
         points: list[Point] = []
         for record in candidates:
-            with self._segment_path(record.seq).open("rb") as segment:
-                segment.seek(record.position + _HEADER.size)
-                payload = segment.read(record.size - _HEADER.size)
-            batch = decode_payload(payload)
+            batch = read_points(self._directory, record)
             if records and len(points) + len(batch) > self._forward_max_points:
                 break
             records.append(record)
@@ -293,6 +230,15 @@ class SpooledStore:
             self._note(True, None)
 
     def _note(self, reachable: bool, error: str | None) -> None:
+        if error is not None and error != self._last_error:  # once per distinct failure
+            log.warning(
+                "store: %s (spooling: %d bytes pending in %s)",
+                error,
+                self._pending_bytes,
+                self._directory,
+            )
+        elif reachable and not self._reachable and self._last_error is not None:
+            log.warning("store: reachable again, forwarding %d bytes", self._pending_bytes)
         with self._lock:
             self._reachable = reachable
             if error is not None or reachable:
@@ -325,17 +271,14 @@ class SpooledStore:
                 if self._pending
                 else (self._seq, self._segment_size)
             )
-            self._store_offset(*head)
+            write_offset(self._offset_fd, *head)
             self._delete_forwarded_segments()
+            if self._last_error is not None:
+                log.warning("store: writing again, %d bytes still pending", self._pending_bytes)
             self._reachable = True
             self._last_error = None
             self._changed.notify_all()
         return True
-
-    def _store_offset(self, seq: int, position: int) -> None:
-        raw = struct.pack("<QQ", seq, position)
-        os.pwrite(self._offset_fd, raw + struct.pack("<I", zlib.crc32(raw)), 0)
-        os.fsync(self._offset_fd)
 
     # -- the rest of the contract ---------------------------------------------------------
 
@@ -388,3 +331,5 @@ class SpooledStore:
             self._segment.close()
             os.close(self._offset_fd)
         self._inner.close()
+        if self._owner_lock is not None:
+            self._owner_lock.release()

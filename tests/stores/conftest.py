@@ -6,42 +6,17 @@ a conformance suite that silently skipped its server would prove nothing.
 
 from __future__ import annotations
 
-import itertools
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hub.stores.duckdb import DuckDBStore
 from hub.stores.influxdb import InfluxDBStore
-from tests.servers_influx import (
-    RunningServer,
-    ServerMissing,
-    influx_query,
-    start_influxd,
-    start_victoria_metrics,
-    stop_server,
-)
+from tests.conftest import _start_or_skip, fresh_database
+from tests.servers_influx import RunningServer, start_victoria_metrics, stop_server
 
-_databases = itertools.count(1)
-
-
-def _start_or_skip(start: Callable[[], RunningServer]) -> RunningServer:
-    try:
-        return start()
-    except ServerMissing as missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing}: a server the store tests need is missing in CI")
-        pytest.skip(str(missing))
-
-
-@pytest.fixture(scope="session")
-def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    directory = tmp_path_factory.mktemp("influxd")
-    server = _start_or_skip(lambda: start_influxd(directory, "cityhub"))
-    yield server
-    stop_server(server)
+__all__ = ["fresh_database"]
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +25,6 @@ def victoria_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     server = _start_or_skip(lambda: start_victoria_metrics(directory))
     yield server
     stop_server(server)
-
-
-def fresh_database(server: RunningServer) -> str:
-    """A new, empty database on ``server`` (cheaper than a new server per test)."""
-    name = f"test_{next(_databases)}"
-    influx_query(server.url, f'CREATE DATABASE "{name}"')
-    return name
 
 
 @pytest.fixture
