@@ -7,6 +7,8 @@ naming the environment variable, so the hub refuses to start instead of half-wor
 
 from __future__ import annotations
 
+import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,11 +20,14 @@ from hub.errors import ConfigError
 
 __all__ = [
     "ApiSettings",
+    "FeedSettings",
     "IngestSettings",
     "InsightsSettings",
     "MqttSettings",
+    "OcppSettings",
     "Settings",
     "StoreSettings",
+    "UiSettings",
     "load_settings",
 ]
 
@@ -44,8 +49,10 @@ class MqttSettings(BaseModel):
     shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
     session_expiry_s: int = Field(7 * 86400, ge=60)  # how long the broker keeps our backlog
     keepalive_s: int = Field(30, ge=5)
-    reconnect_min_s: int = Field(1, ge=1)
-    reconnect_max_s: int = Field(30, ge=1)
+    # Reconnect backoff: doubling from min to max, each wait drawn with +-25 % jitter. Low, so
+    # the hub is back within seconds of the broker (a crashed broker forgets sessions).
+    reconnect_min_s: float = Field(0.5, gt=0)
+    reconnect_max_s: float = Field(2.0, gt=0)
     receive_maximum: int = Field(10000, ge=1, le=65535)  # unacked QoS 1 messages in flight
     client_process: bool = True  # run the MQTT client in a process of its own (own GIL)
 
@@ -54,6 +61,8 @@ class StoreSettings(BaseModel):
     backend: Literal["duckdb", "influxdb"] = "duckdb"
     duckdb_path: Path | None = None  # default: <data_dir>/cityhub.duckdb
     duckdb_memory_limit: str = Field("256MB", pattern=_MEMORY_SIZE)
+    # WAL size that triggers a checkpoint into the database file (DuckDB's default).
+    duckdb_checkpoint_threshold: str = Field("16MB", pattern=_MEMORY_SIZE)
     influx_url: str = "http://127.0.0.1:8086"
     influx_api: Literal["v2", "v1"] = "v2"
     influx_token: SecretStr | None = None
@@ -64,6 +73,11 @@ class StoreSettings(BaseModel):
     influx_password: SecretStr | None = None
     influx_timeout_s: float = Field(10.0, gt=0)
     spool_max_bytes: int = Field(1 << 30, ge=1 << 20)
+    # <data_dir>/spool/<spool_name>, locked while the hub lives; default: the host name (a
+    # container's id under compose). Two live hubs cannot share one.
+    spool_name: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    spool_max_age_s: float = Field(900.0, gt=0)  # oldest unforwarded batch: older is unready
+    spool_adopt_interval_s: float = Field(10.0, gt=0)  # how often orphan spools are looked for
 
 
 class IngestSettings(BaseModel):
@@ -73,9 +87,20 @@ class IngestSettings(BaseModel):
     timezone: str = "UTC"  # for naive local timestamps (Tasmota, some chargers)
     max_future_s: float = Field(300.0, ge=0)
     registry_file: Path | None = None
+    mappings_file: Path | None = None  # YAML declarative mappings (hub.mapping), one adapter each
     adapters: list[str] | None = None  # None: every installed adapter
     adapter_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     max_series_per_measurement: int = Field(100_000, ge=1)
+    # The window between the MQTT client and the pipeline: received, not yet stored and
+    # acknowledged. Bounded in bytes as well (a broker may ignore the Receive Maximum).
+    inflight_max_bytes: int = Field(64 << 20, ge=1 << 20)
+    # /health answers 503 when messages wait and no batch completed for this long.
+    stall_after_s: float = Field(30.0, gt=0)
+    # Dead letters keep the first bytes of a payload (plus its size and SHA-256), and the log
+    # is bounded in total size and age; the oldest go first, counted per reason.
+    deadletter_payload_bytes: int = Field(4096, ge=0)
+    deadletter_max_bytes: int = Field(256 << 20, ge=1 << 20)
+    deadletter_max_age_s: int = Field(30 * 86400, ge=60)
 
     @field_validator("timezone")
     @classmethod
@@ -96,6 +121,14 @@ class ApiSettings(BaseModel):
     max_buckets: int = Field(10_000, ge=1)
     max_points: int = Field(100_000, ge=1)  # raw points one request may read (tracks, sessions)
 
+    @field_validator("read_keys", "admin_keys")
+    @classmethod
+    def _no_blank_key(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        # '[""]' would otherwise count as "keys are configured" while no request can use one.
+        if any(not k.get_secret_value().strip() for k in keys):
+            raise ValueError("an API key is empty or blank; every key must be a non-empty string")
+        return keys
+
 
 class InsightsSettings(BaseModel):
     """The operator answers built on the query primitives (carbon, staleness, history)."""
@@ -107,6 +140,53 @@ class InsightsSettings(BaseModel):
     device_stale_s: float = Field(900.0, gt=0)
     status_lookback_s: int = Field(7 * 86400, ge=60)  # how far back "since when" looks
     session_lookback_s: int = Field(2 * 86400, ge=60)  # the longest charging session paired
+
+
+class UiSettings(BaseModel):
+    """The operator dashboard at ``/``. Without ``tile_url`` its map draws only the city's own
+    data (bus positions and tracks) on a blank background, so it works offline."""
+
+    enabled: bool = True
+    tile_url: str | None = Field(None, pattern=r"^https?://\S*\{z\}\S*$")  # .../{z}/{x}/{y}.png
+    tile_attribution: str = ""  # shown on the map, as the tile provider's terms ask
+
+
+class OcppSettings(BaseModel):
+    """The OCPP-J WebSocket gateway: charge points connect to ws://host:port/ocpp/<id>."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(9000, ge=0, le=65535)
+    # Security profile 1/2: HTTP Basic auth. ``password_hashes`` maps a charge point id to a
+    # hash made by ``cityhub ocpp-password`` (scrypt); ``passwords`` (plain, hashed at start)
+    # is for tests and the demo. A charge point in neither connects without a password.
+    passwords: dict[str, SecretStr] = Field(default_factory=dict)
+    password_hashes: dict[str, str] = Field(default_factory=dict)
+    require_password: bool = False  # refuse a charge point that has no password configured
+    authorize_all: bool = True  # Authorize: accept every idTag, else only id_tags
+    id_tags: list[str] = Field(default_factory=list)
+    max_frame_bytes: int = Field(64 * 1024, ge=1024)
+    heartbeat_interval_s: int = Field(300, ge=10)
+    publish_timeout_s: float = Field(5.0, gt=0)  # wait for the broker's PUBACK, then CALLERROR
+    tls_cert_file: Path | None = None  # wss:// when set (security profile 2)
+    tls_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> OcppSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both tls_cert_file and tls_key_file, or neither")
+        return self
+
+
+class FeedSettings(BaseModel):
+    """One GTFS-Realtime VehiclePositions feed the hub polls."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    url: str = Field(pattern=r"^https?://")
+    headers: dict[str, SecretStr] = Field(default_factory=dict)  # API keys
+    interval_s: float = Field(15.0, ge=1)
+    timeout_s: float = Field(10.0, gt=0)
+    max_backoff_s: float = Field(300.0, ge=1)
 
 
 class Settings(BaseSettings):
@@ -122,6 +202,18 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     insights: InsightsSettings = InsightsSettings()
+    ui: UiSettings = UiSettings()
+    ocpp: OcppSettings = OcppSettings()
+    feeds: list[FeedSettings] = Field(default_factory=list)
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_feed_names(cls, feeds: list[FeedSettings]) -> list[FeedSettings]:
+        names = [feed.name for feed in feeds]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate is not None:
+            raise ValueError(f"feed name {duplicate!r} is used twice")
+        return feeds
 
     @model_validator(mode="after")
     def _secure_outside_demo(self) -> Settings:
@@ -135,6 +227,18 @@ class Settings(BaseSettings):
     @property
     def duckdb_path(self) -> Path:
         return self.store.duckdb_path or self.data_dir / "cityhub.duckdb"
+
+    @property
+    def spool_root(self) -> Path:
+        """The folder of every hub's spool folder (shared by hubs sharing ``data_dir``)."""
+        return self.data_dir / "spool"
+
+    @property
+    def spool_name(self) -> str:
+        if self.store.spool_name:
+            return self.store.spool_name
+        name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:64].strip(".-")
+        return name or "hub"
 
     @property
     def deadletter_path(self) -> Path:

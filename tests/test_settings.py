@@ -40,6 +40,16 @@ def test_every_setting_is_in_the_readme_table() -> None:
         ({"CITYHUB_STORE__BACKEND": "sqlite"}, "CITYHUB_STORE__BACKEND"),
         ({"CITYHUB_INGEST__BATCH_MAX_AGE_MS": "soon"}, "CITYHUB_INGEST__BATCH_MAX_AGE_MS"),
         ({"CITYHUB_STORE__DUCKDB_MEMORY_LIMIT": "lots"}, "CITYHUB_STORE__DUCKDB_MEMORY_LIMIT"),
+        ({"CITYHUB_OCPP__PORT": "-1"}, "CITYHUB_OCPP__PORT"),
+        ({"CITYHUB_OCPP__TLS_CERT_FILE": "/etc/cert.pem"}, "CITYHUB_OCPP"),
+        ({"CITYHUB_FEEDS": '[{"name": "metro", "url": "ftp://x"}]'}, "CITYHUB_FEEDS__0__URL"),
+        (
+            {
+                "CITYHUB_FEEDS": '[{"name": "a", "url": "http://x"}, {"name": "a", "url": '
+                '"http://y"}]'
+            },
+            "CITYHUB_FEEDS",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(

@@ -4,12 +4,23 @@ The session survives restarts (``clean_start=False`` plus a Session Expiry Inter
 the interval the broker discards the session at disconnect), so messages received but not
 yet acknowledged when the hub dies are redelivered to the next instance. Acknowledgements are
 sent by the pipeline only after the message's batch is durable. paho reconnects by itself
-with exponential backoff between ``reconnect_min_s`` and ``reconnect_max_s``.
+with exponential backoff between ``reconnect_min_s`` and ``reconnect_max_s`` (low, with
+jitter drawn anew at each disconnect so that replicas do not reconnect in step).
+
+A broker that crashed before saving its state has forgotten the hub's session: it answers
+"session present: false". The hub then subscribes again at once (every connect subscribes),
+warns with the time it was away and reports it (``on_session_lost``; the hub counts it in
+``cityhub_mqtt_sessions_lost_total`` and ``/ready`` shows it): messages published while no
+session existed found no subscriber and were dropped by the broker.
+
+Messages are handed over through an :class:`~hub.ingest.window.InflightWindow`: the network
+thread stops reading while the pipeline holds too many bytes or messages.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import ssl
 import threading
@@ -23,6 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hub.ingest.pipeline import Inbound
+from hub.ingest.window import InflightWindow
 from hub.metrics import HubMetrics
 from hub.settings import MqttSettings
 from hub.topics import TopicFilter
@@ -42,6 +54,8 @@ class MqttSource:
         *,
         session_base: int = 0,
         on_state: Callable[[bool, str], None] | None = None,
+        on_session_lost: Callable[[float], None] | None = None,
+        window: InflightWindow | None = None,
     ) -> None:
         self._settings = settings
         self._filters = list(filters)
@@ -49,7 +63,11 @@ class MqttSource:
         self._metrics = metrics or HubMetrics()
         self._session = session_base  # connections are numbered from here
         self._on_state = on_state
+        self._on_session_lost = on_session_lost
+        self.window = window
+        self._away_since: float | None = None  # monotonic time of the last disconnect
         self._connected = threading.Event()
+        self._subscribe_mid: int | None = None
         self.last_error = "not connected yet"
         client_id = settings.client_id
         if settings.shared_group:  # replicas share the env: keep their sessions apart
@@ -73,15 +91,21 @@ class MqttSource:
                 keyfile=str(settings.key_file) if settings.key_file else None,
                 tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
-        client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
+        self._jitter_backoff(client)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self._client = client
 
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    def _jitter_backoff(self, client: mqtt.Client) -> None:
+        spread = random.uniform(0.75, 1.25)  # noqa: S311 - jitter, not cryptography
+        low = self._settings.reconnect_min_s * spread
+        client.reconnect_delay_set(low, max(low, self._settings.reconnect_max_s * spread))  # type: ignore[arg-type]
 
     def start(self) -> None:
         if self._v5:
@@ -105,6 +129,8 @@ class MqttSource:
         return self._connected.wait(timeout_s)
 
     def stop(self) -> None:
+        if self.window is not None:
+            self.window.close()
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -112,6 +138,7 @@ class MqttSource:
     def acknowledge(self, messages: Sequence[Inbound]) -> None:
         """PUBACK the messages received on the current connection (others come back)."""
         self.acknowledge_ids((m.mid, m.qos, m.session) for m in messages)
+        self.release(sum(len(m.payload) for m in messages), len(messages))
 
     def acknowledge_ids(self, ids: Iterable[tuple[int, int, int]]) -> None:
         """PUBACK ``(mid, qos, session)`` triples received on the current connection."""
@@ -119,6 +146,11 @@ class MqttSource:
         for mid, qos, session in ids:
             if qos and session == current:
                 ack(mid, qos)
+
+    def release(self, size: int, messages: int) -> None:
+        """The pipeline is done with ``messages`` of ``size`` bytes: room in the window."""
+        if self.window is not None:
+            self.window.release(size, messages)
 
     # -- paho callbacks (network thread) ----------------------------------------------------
 
@@ -131,14 +163,41 @@ class MqttSource:
             if self._on_state:
                 self._on_state(False, self.last_error)
             return
+        self.last_error = ""
         self._session += 1
+        if self._away_since is not None and not flags.session_present:
+            away = time.monotonic() - self._away_since
+            log.warning(
+                "the broker lost this hub's session (session present: false) after %.1f s away: "
+                "messages published meanwhile found no subscriber; subscribing again",
+                away,
+            )
+            if self._on_session_lost:
+                self._on_session_lost(away)
         subscriptions = [(f.shared(self._settings.shared_group), 1) for f in self._filters]
-        client.subscribe(subscriptions)
+        _result, self._subscribe_mid = client.subscribe(subscriptions)
         log.info(
-            "connected to %s:%s as %s (session present: %s), subscribed to %s",
+            "connected to %s:%s as %s (session present: %s), subscribing to %s",
             self._settings.host, self._settings.port, self.client_id,
             flags.session_present, ", ".join(s for s, _ in subscriptions),
         )  # fmt: skip
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, mid: int, reasons: Any, _props: Any
+    ) -> None:
+        # Connected means subscribed: until the broker's SUBACK, a message published by a
+        # device finds no subscriber (on a new session) and is dropped, so /ready must wait.
+        if mid != self._subscribe_mid:
+            return
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            self.last_error = f"broker refused the subscription: {', '.join(refused)}"
+            log.error(self.last_error)
+            if self._on_state:
+                self._on_state(False, self.last_error)
+            return
+        log.info("subscribed (%d filters)", len(reasons))
+        self._away_since = None
         self.last_error = ""
         self._connected.set()
         self._metrics.mqtt_connected.set(1)
@@ -148,14 +207,23 @@ class MqttSource:
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
+        if self._connected.is_set() and self._away_since is None:  # was subscribed: away now
+            self._away_since = time.monotonic()
+            self._jitter_backoff(_client)  # a fresh backoff per outage (refusals keep doubling)
         self._connected.clear()
         self._metrics.mqtt_connected.set(0)
+        if self.last_error.startswith("broker refused"):
+            # The disconnect that follows a refused CONNACK ("Protocol error" in paho) must not
+            # hide why: the operator needs "not authorized", not the socket's end.
+            return
         self.last_error = f"disconnected: {reason}"
         log.warning("MQTT %s", self.last_error)
         if self._on_state:
             self._on_state(False, self.last_error)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self.window is not None and not self.window.acquire(len(message.payload)):
+            return  # stopping: not acknowledged, the broker redelivers it
         self._deliver(
             Inbound(
                 message.topic,

@@ -12,10 +12,16 @@ incarnation, so an acknowledgement meant for a connection of an earlier child is
 a later one. The child exits when its parent goes away (the acknowledgement pipe closes),
 so a SIGKILLed hub leaves no client behind to fight its successor for the session; and if the
 child dies, the hub starts another (the broker redelivers what was not acknowledged).
+
+Memory is bounded by bytes: the child hands messages over through an
+:class:`~hub.ingest.window.InflightWindow` (``window_bytes``, and the Receive Maximum as a
+message count) that the hub's acknowledgements release, so a backlog of large messages waits
+in the broker, not in either process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import signal
@@ -27,6 +33,7 @@ from typing import Any
 
 from hub.ingest.mqtt import MqttSource
 from hub.ingest.pipeline import Inbound
+from hub.ingest.window import InflightWindow
 from hub.metrics import HubMetrics
 from hub.settings import MqttSettings
 from hub.topics import TopicFilter
@@ -36,6 +43,7 @@ __all__ = ["MqttProcess"]
 log = logging.getLogger(__name__)
 
 _BATCH_MESSAGES = 1000  # messages per transfer at most
+_BATCH_BYTES = 1 << 20  # payload bytes per transfer at most (then it is sent at once)
 _BATCH_SECONDS = 0.002  # and at the latest this long after the first
 _INCARNATION_STRIDE = 1 << 32  # connection numbers of child n start at n * stride
 _STOP = "stop"
@@ -50,8 +58,13 @@ class MqttProcess:
         filters: Sequence[TopicFilter],
         deliver: Callable[[Inbound], None],
         metrics: HubMetrics | None = None,
+        *,
+        window_bytes: int = 64 << 20,
+        on_session_lost: Callable[[float], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._window_bytes = window_bytes
+        self._on_session_lost = on_session_lost
         self._filters = [f.value for f in filters]
         self._deliver = deliver
         self._metrics = metrics or HubMetrics()
@@ -86,7 +99,14 @@ class MqttProcess:
         acks_out, acks_in = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_child,
-            args=(self._settings, self._filters, messages_in, acks_out, self._incarnation),
+            args=(
+                self._settings,
+                self._filters,
+                messages_in,
+                acks_out,
+                self._incarnation,
+                self._window_bytes,
+            ),
             name="cityhub-mqtt",
             daemon=True,
         )
@@ -113,6 +133,9 @@ class MqttProcess:
             if kind == "messages":
                 for fields in body:
                     deliver(Inbound(*fields))
+            elif kind == "session_lost":
+                if self._on_session_lost:
+                    self._on_session_lost(body)
             else:
                 self._set_state(*body)
                 delay = 0.5
@@ -127,10 +150,11 @@ class MqttProcess:
 
     def acknowledge(self, messages: Sequence[Inbound]) -> None:
         ids = [(m.mid, m.qos, m.session) for m in messages if m.qos]
-        if ids and self._acks is not None:
+        size = sum(len(m.payload) for m in messages)
+        if messages and self._acks is not None:
             try:
                 with self._send_lock:
-                    self._acks.send(ids)
+                    self._acks.send((ids, size, len(messages)))
             except OSError:  # the child is gone: the broker redelivers to its successor
                 log.warning("acknowledgements lost with the MQTT client process")
 
@@ -158,6 +182,7 @@ def _child(
     messages: Connection,
     acks: Connection,
     incarnation: int,
+    window_bytes: int = 64 << 20,
 ) -> None:
     """The child process: run the client, ship messages in batches, apply acknowledgements."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and SIGTERM are the parent's to handle
@@ -165,26 +190,32 @@ def _child(
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     lock = threading.Lock()
     batch: list[tuple[str, bytes, int, int, int, int]] = []
+    batch_bytes = 0
     flushed = threading.Event()
+    window = InflightWindow(window_bytes, settings.receive_maximum)
 
     def send(item: object) -> None:
-        with lock:
+        with contextlib.suppress(OSError), lock:  # the hub is gone: nothing left to tell
             messages.send(item)
 
     def deliver(message: Inbound) -> None:
+        nonlocal batch_bytes
         entry = (message.topic, message.payload, message.mid, message.qos,
                  message.received_ns, message.session)  # fmt: skip
         with lock:
             batch.append(entry)
-            full = len(batch) >= _BATCH_MESSAGES
+            batch_bytes += len(message.payload)
+            full = len(batch) >= _BATCH_MESSAGES or batch_bytes >= _BATCH_BYTES
         if full:
-            flush()
+            # OSError: the hub is gone; unacknowledged, the broker keeps the message.
+            with contextlib.suppress(OSError):
+                flush()
 
     def flush() -> None:
-        nonlocal batch
+        nonlocal batch, batch_bytes
         with lock:
             if batch:
-                taken, batch = batch, []
+                taken, batch, batch_bytes = batch, [], 0
                 messages.send(("messages", taken))
 
     def flusher() -> None:
@@ -200,6 +231,8 @@ def _child(
         deliver,
         session_base=incarnation * _INCARNATION_STRIDE,
         on_state=lambda connected, error: send(("state", (connected, error))),
+        on_session_lost=lambda away_s: send(("session_lost", away_s)),
+        window=window,
     )
     threading.Thread(target=flusher, name="cityhub-mqtt-flusher", daemon=True).start()
     source.start()
@@ -208,7 +241,9 @@ def _child(
             item = acks.recv()
             if item == _STOP:
                 break
-            source.acknowledge_ids(item)
+            ids, size, count = item
+            source.acknowledge_ids(ids)
+            source.release(size, count)
     except (EOFError, OSError):
         pass  # the hub is gone: stop, leaving the unacknowledged for the broker to redeliver
     finally:

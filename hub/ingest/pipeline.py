@@ -4,7 +4,8 @@ One worker thread takes the messages the MQTT client hands over, and in batches 
 ``max_messages`` messages or ``max_age_s`` after the first one arrived):
 
 1. routes each topic to its adapter and parses the payload into canonical points; a message
-   that is too large, owned by no adapter or rejected becomes a dead letter with the reason;
+   that is too large, owned by no adapter or rejected becomes a dead letter with the reason,
+   and so does each reading an adapter refused of a message it read in part (``Parsed``);
 2. writes the batch's points to the store, which is durable when ``write`` returns; points the
    store refuses for good become dead letters of their message; while the store is unavailable
    the batch is retried with backoff and nothing is acknowledged (the broker keeps it);
@@ -13,6 +14,13 @@ One worker thread takes the messages the MQTT client hands over, and in batches 
 
 A crash anywhere before step 4 leaves the messages unacknowledged: the broker redelivers them
 and the idempotent store makes the second write a no-op.
+
+The worker never dies: any error in steps 2-4 (a full disk, a failed checkpoint, an
+invalidated database, a dead-letter log that cannot commit, a bug) is counted in
+``cityhub_store_errors_total``, logged with its cause, and the same batch is retried with a
+backoff capped at :data:`MAX_BACKOFF_S`, so the hub resumes by itself once the cause is gone.
+While it retries, :attr:`Pipeline.error` says why, and :meth:`Pipeline.stalled` tells
+``/health`` that messages are pending without progress.
 """
 
 from __future__ import annotations
@@ -32,9 +40,11 @@ from hub.metrics import HubMetrics
 from hub.points import Point
 from hub.topics import TopicRouter
 
-__all__ = ["BatchLimits", "Inbound", "Pipeline", "SeriesGuard"]
+__all__ = ["MAX_BACKOFF_S", "BatchLimits", "Inbound", "Pipeline", "SeriesGuard"]
 
 log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 2.0  # a retried write waits at most this long: resume within seconds
 
 
 @dataclass(slots=True)
@@ -100,6 +110,10 @@ class Pipeline:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_batch_ns = 0
+        self.error: str | None = None  # why the worker is retrying now (None: it is not)
+        self.error_since = 0.0  # monotonic time the current error began
+        self._progress = time.monotonic()  # last batch done, or last time there was no work
+        self._busy = False
 
     # -- the MQTT side: called on the client's network thread ------------------------------
 
@@ -109,6 +123,17 @@ class Pipeline:
     @property
     def pending(self) -> int:
         return self._queue.qsize()
+
+    def stalled(self, after_s: float) -> float | None:
+        """Seconds without progress while messages wait, when more than ``after_s``."""
+        if not (self._busy or self._queue.qsize()):
+            return None
+        idle = time.monotonic() - self._progress
+        return idle if idle > after_s else None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     # -- the worker -------------------------------------------------------------------------
 
@@ -125,10 +150,45 @@ class Pipeline:
     def _run(self) -> None:
         while True:
             batch = self._collect()
-            if batch:
-                self.process(batch)
-            elif self._stop.is_set():
-                return
+            if not batch:
+                self._progress = time.monotonic()
+                if self._stop.is_set():
+                    return
+                continue
+            self._busy = True
+            delay = 0.1
+            while True:  # the same batch until it is done: nothing is skipped or acked early
+                try:
+                    self.process(batch)
+                    break
+                except Exception as error:  # the worker must never end
+                    self._failed("worker", error, delay, exc_info=True)
+                    if self._stop.wait(delay):
+                        return
+                    delay = min(delay * 2, MAX_BACKOFF_S)
+            self._busy = False
+            self._progress = time.monotonic()
+
+    def _failed(
+        self, part: str, error: BaseException, delay: float, exc_info: bool = False
+    ) -> None:
+        """Count, log with its cause, and expose one failed attempt."""
+        self._metrics.store_errors.labels(part).inc()
+        cause = error.__cause__ or error.__context__
+        detail = f"{type(error).__name__}: {error}"
+        if cause is not None and str(cause) not in str(error):
+            detail += f" (cause: {type(cause).__name__}: {cause})"
+        if self.error is None:
+            self.error_since = time.monotonic()
+        self.error = f"{part}: {detail}"[:1000]
+        log.error("%s failed, retrying in %.1f s: %s", part, delay, detail, exc_info=exc_info)
+
+    def _recovered(self) -> None:
+        if self.error is not None:
+            log.warning(
+                "recovered after %.1f s: %s", time.monotonic() - self.error_since, self.error
+            )
+            self.error = None
 
     def _collect(self) -> list[Inbound]:
         limits = self._limits
@@ -182,9 +242,14 @@ class Pipeline:
                 letters.append(_letter(message, name, "adapter_error", repr(error)[:500]))
                 outcomes[name, "dead"] += 1
                 continue
+            rejects = getattr(parsed, "rejects", None)  # a Parsed: read in part
+            if rejects:
+                letters.extend(_letter(message, name, r.reason, r.detail) for r in rejects)
+                outcomes[name, "partial"] += 1
+            else:
+                outcomes[name, "stored" if parsed else "ignored"] += 1
             points.extend(parsed)
             origins.extend([index] * len(parsed))
-            outcomes[name, "stored" if parsed else "ignored"] += 1
         refused = self._write(points)
         if refused is None:
             return  # stopping while the store is down: leave the batch unacknowledged
@@ -193,8 +258,10 @@ class Pipeline:
             for refusal in refused:
                 message = batch[by_point[id(refusal.point)]]
                 letters.append(_letter(message, "", "store_refused", refusal.reason))
-        self._write_letters(letters)
+        if not self._write_letters(letters):
+            return  # stopping while the dead-letter log is down: leave it unacknowledged
         self._acknowledge(batch)
+        self._recovered()
         self.last_batch_ns = time.time_ns()
         self._metrics.ingest_lag.observe((self.last_batch_ns - batch[0].received_ns) / 1e9)
         self._count(points, letters, outcomes, time.perf_counter() - started)
@@ -204,23 +271,24 @@ class Pipeline:
         while True:
             try:
                 return self._store.write(points) if points else []
-            except StoreUnavailable as error:
-                self._metrics.store_errors.inc()
-                log.warning("store unavailable, retrying in %.1f s: %s", delay, error)
+            except Exception as error:  # StoreUnavailable, or any other store failure
+                unexpected = not isinstance(error, StoreUnavailable)
+                self._failed("store", error, delay, exc_info=unexpected)
                 if self._stop.wait(delay):
                     return None
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, MAX_BACKOFF_S)
 
-    def _write_letters(self, letters: list[DeadLetter]) -> None:
+    def _write_letters(self, letters: list[DeadLetter]) -> bool:
         delay = 0.1
         while True:
             try:
                 self._deadletters.append(letters)
-                return
+                return True
             except Exception as error:  # sqlite errors (disk full): keep retrying, never ack
-                log.warning("dead-letter log unavailable, retrying in %.1f s: %s", delay, error)
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                self._failed("deadletters", error, delay)
+                if self._stop.wait(delay):
+                    return False
+                delay = min(delay * 2, MAX_BACKOFF_S)
 
     def _count(
         self,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from hub.api.deps import format_time
 from hub.broker import Mosquitto
+from hub.insights.context import format_time
 from tests.conftest import HubProcess, Publisher, wait_until, write_registry
 
 T0 = (time.time_ns() // 3_600_000_000_000 - 2) * 3_600_000_000_000

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.api.deps import format_time
 from hub.broker import Mosquitto
+from hub.insights.context import format_time
 from tests.conftest import ADMIN_KEY, HubProcess, Publisher, wait_until, write_registry
 
 HOUR_NS = 3600 * 10**9

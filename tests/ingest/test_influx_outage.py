@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.api.deps import format_time
 from hub.broker import Mosquitto
+from hub.insights.context import format_time
 from tests.conftest import ADMIN_KEY, HubProcess, Publisher, wait_until, write_registry
 from tests.servers_influx import (
     ServerMissing,

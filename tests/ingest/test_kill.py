@@ -8,8 +8,8 @@ import threading
 import time
 from pathlib import Path
 
-from hub.api.deps import format_time
 from hub.broker import Mosquitto
+from hub.insights.context import format_time
 from tests.conftest import HubProcess, Publisher, wait_until, write_registry
 
 MESSAGES = 20_000

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from hub.api.deps import format_time
 from hub.broker import Mosquitto
+from hub.insights.context import format_time
 from simulators.faults import FAULT_KINDS, FaultPlan
 from simulators.registry import write_registry
 from simulators.scenario import City
@@ -33,8 +33,12 @@ def test_faults_become_dead_letters_and_duplicates_count_once(
     city = City.build(seed=7, buildings=6, charge_points=3, buses=3)
     registry = tmp_path / "registry.json"
     write_registry(city, registry)
+    # The hour from the latest noon at least 3 h ago: buses in service and offices busy, so
+    # nearly every fault kind shows up (an hour of the night publishes too little for that).
+    day_ns = 24 * HOUR_NS
     now = time.time_ns()
-    start, end = now - 3 * HOUR_NS, now - 2 * HOUR_NS
+    start = (now - 15 * HOUR_NS) // day_ns * day_ns + 12 * HOUR_NS
+    end = start + HOUR_NS
     plan = FaultPlan(0.05, tuple(FAULT_KINDS))
     messages = list(city.messages(start, end, faults=plan))
     injected = Counter(m.fault.kind for m in messages if m.fault)

@@ -1,0 +1,129 @@
+"""Whatever arrives, the hub's memory and its dead-letter log stay bounded.
+
+10,000 invalid 200 kB payloads from one publisher (once 550 MB of dead letters in 5 s and an
+RSS of 750 MB), then a backlog of 1,500 messages of 1 MB that the hub cannot finish while its
+disk is full (once 1.35 GB of RSS: the in-flight window was bounded by message count only, so
+everything the broker sent piled up in the hub). The hub, with its MQTT client process, must
+stay under 500 MB resident, the dead-letter log under its bound, and the letters dropped to
+keep it there must be counted in ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.broker import Mosquitto
+from tests.conftest import ADMIN_KEY, HubProcess, Publisher, wait_until
+from tests.reliability.disk import SmallDisk
+from tests.reliability.rss import PeakRss
+
+RSS_LIMIT = 500 * 1024 * 1024
+DEADLETTER_MAX = 16 << 20
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+
+
+def metric_sum(hub: HubProcess, name: str) -> float:
+    text = httpx.get(f"{hub.base_url}/metrics", timeout=10).text
+    return sum(float(v) for v in re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", text, re.M))
+
+
+def publish_paced(publisher: Publisher, topic: str, payload: bytes, count: int) -> None:
+    """QoS 1, at most a few hundred unacknowledged at a time (the publisher's own memory)."""
+    for start in range(0, count, 200):
+        publisher.publish_all([(topic, payload)] * min(200, count - start))
+
+
+def settled(read: Callable[[], float]) -> Callable[[], float | None]:
+    """A predicate: the value once two reads a second apart agree."""
+    last: list[float] = []
+
+    def check() -> float | None:
+        value = read()
+        stable = bool(last) and last[-1] == value
+        last.append(value)
+        time.sleep(1)
+        return value if stable else None
+
+    return check
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    small = SmallDisk(tmp_path / "disk", size_mb=96).mount()
+    yield small
+    small.unmount()
+
+
+def test_invalid_floods_and_a_large_backlog_keep_memory_and_the_log_bounded(
+    tmp_path: Path, mosquitto: Mosquitto, disk: SmallDisk, cleanup: list[HubProcess]
+) -> None:
+    env = {
+        "CITYHUB_DATA_DIR": str(disk.path / "hub"),
+        "CITYHUB_INGEST__ADAPTERS": '["senml"]',
+        "CITYHUB_INGEST__DEADLETTER_MAX_BYTES": str(DEADLETTER_MAX),
+    }
+    if "CITYHUB_TEST_INFLIGHT_MAX_BYTES" in os.environ:  # to see this test fail without it
+        env["CITYHUB_INGEST__INFLIGHT_MAX_BYTES"] = os.environ["CITYHUB_TEST_INFLIGHT_MAX_BYTES"]
+    hub = HubProcess(tmp_path, mosquitto.port, **env)
+    cleanup.append(hub)
+    publisher = Publisher(mosquitto.port)
+    invalid = b"{" + b"x" * (200_000 - 1)  # under the 256 kB payload limit, not JSON
+    with PeakRss(lambda: hub.process.pid if hub.process else None) as rss:
+        hub.start()
+        publish_paced(publisher, "senml/m-1", invalid, 10_000)
+        wait_until(
+            lambda: metric_sum(hub, "cityhub_dead_letters_total") >= 10_000,
+            timeout_s=300,
+            message="the flood was not dead-lettered",
+        )
+        # The broker's memory_limit disconnects the publisher while the hub holds back, and the
+        # publisher resends what was not acknowledged (QoS 1 is at least once): so a few of the
+        # 10,000 may arrive twice. Wait for the count to settle, then account for each letter.
+        recorded = wait_until(settled(lambda: metric_sum(hub, "cityhub_dead_letters_total")), 60)
+        flood_peak = rss.peak
+        dropped = metric_sum(hub, "cityhub_dead_letters_dropped_total")
+        with hub.client(key=ADMIN_KEY) as client:
+            kept = client.get("/api/v1/dead-letters/counts").json()["total"]
+            answer = client.get("/api/v1/dead-letters", params={"limit": 1}).json()
+        on_disk = sum(p.stat().st_size for p in (disk.path / "hub").glob("deadletters.sqlite*"))
+
+        # 1.5 GB the hub cannot finish: the dead-letter log is on a full disk.
+        disk.fill()
+        large = b"y" * 1_000_000  # dead-lettered as too_large, once there is room
+        sender = threading.Thread(target=publish_paced, args=(publisher, "senml/m-2", large, 1500))
+        sender.start()
+        wait_until(
+            lambda: metric_sum(hub, 'cityhub_store_errors_total\\{part="deadletters"\\}') > 0,
+            timeout_s=60,
+            message="the full disk was not noticed",
+        )
+        time.sleep(10)  # the broker keeps sending what the hub reads
+        blocked_peak = rss.peak
+        disk.free()
+        sender.join(300)
+        wait_until(
+            lambda: metric_sum(hub, "cityhub_dead_letters_total") >= 11_500,
+            timeout_s=300,
+            message="the backlog was not drained",
+        )
+    publisher.close()
+    print(  # the figures, for the record (pytest -s)
+        f"flood: peak RSS {flood_peak / 2**20:.0f} MiB, dead letters kept {kept}, dropped "
+        f"{dropped:.0f}, log {on_disk / 2**20:.1f} MiB; backlog on a full disk: peak RSS "
+        f"{blocked_peak / 2**20:.0f} MiB; overall peak {rss.peak / 2**20:.0f} MiB"
+    )
+    assert recorded >= 10_000 and dropped > 0 and kept + dropped == recorded, (kept, dropped)
+    [first] = answer["dead_letters"]
+    assert first["payload_bytes"] == 200_000 and len(first["payload"]) == 4096
+    assert on_disk < 2 * DEADLETTER_MAX, f"dead-letter log of {on_disk} bytes"
+    assert rss.peak < RSS_LIMIT, f"peak RSS {rss.peak / 2**20:.0f} MiB"
+    hub.stop()
