@@ -1,8 +1,12 @@
 """The two contracts the core owns: what an adapter is and what a store is.
 
 An **adapter** turns one MQTT message of a wire format into canonical points, or raises
-:class:`hub.errors.Rejected`. It is pure: no I/O, no globals, callable from any thread. It is
-made by a factory registered in the ``cityhub.adapters`` entry-point group::
+:class:`hub.errors.Rejected`. A message that carries several independent readings (a feed of
+vehicles, a SenML pack, OCPP sampled values) may be read in part: the adapter then returns a
+:class:`Parsed`, the points it could read plus one ``Rejected`` per reading it refused, and each
+of those becomes a dead letter of its own while the rest is stored. It is pure: no I/O, no
+globals, callable from any thread. It is made by a factory registered in the
+``cityhub.adapters`` entry-point group::
 
     factory(options: Mapping[str, object], env: AdapterEnv) -> Adapter
 
@@ -11,11 +15,12 @@ A **store** keeps points and answers the generic query primitives (see :mod:`hub
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from hub.devices import DeviceRegistry
+from hub.errors import Rejected
 from hub.points import Point
 from hub.query import (
     AggregateQuery,
@@ -29,7 +34,7 @@ from hub.query import (
 from hub.timestamps import TimePolicy
 from hub.topics import TopicFilter
 
-__all__ = ["Adapter", "AdapterEnv", "AdapterFactory", "RefusedPoint", "Store"]
+__all__ = ["Adapter", "AdapterEnv", "AdapterFactory", "Parsed", "RefusedPoint", "Store"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +45,31 @@ class AdapterEnv:
     devices: DeviceRegistry = field(default_factory=DeviceRegistry)
 
 
+class Parsed(list[Point]):
+    """The points of a message read in part, and what was refused of it.
+
+    A list of the points that were read (so callers that only want points need nothing else),
+    carrying ``rejects``: one :class:`~hub.errors.Rejected` per independent reading refused,
+    whose ``detail`` names the reading (a vehicle id, a record name, a measurand) so that its
+    dead letter says which one. A message of which nothing could be read is not a ``Parsed``
+    with no points: the adapter raises ``Rejected`` for it.
+    """
+
+    __slots__ = ("rejects",)
+
+    def __init__(self, points: Iterable[Point] = (), rejects: Iterable[Rejected] = ()) -> None:
+        super().__init__(points)
+        self.rejects: list[Rejected] = list(rejects)
+
+
 @runtime_checkable
 class Adapter(Protocol):
     name: str
     topics: Sequence[TopicFilter]
 
     def parse(self, topic: str, payload: bytes) -> list[Point]:
-        """Canonical points of one message; raises ``Rejected`` with a reason."""
+        """Canonical points of one message (a :class:`Parsed` when some readings of it were
+        refused); raises ``Rejected`` with a reason when none can be read."""
         ...
 
 

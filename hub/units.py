@@ -2,8 +2,8 @@
 
 Canonical units (DESIGN.md): power W, energy Wh, reactive energy varh, apparent power VA,
 reactive power var, voltage V, current A, frequency Hz, temperature °C (``Cel``), speed m/s,
-distance m, state of charge and ratios %, angle degrees. Adapters never multiply by 1000
-themselves: they call :func:`to_canonical` with the unit the device sent.
+distance m, state of charge and ratios %, angle degrees, durations s. Adapters never multiply
+by 1000 themselves: they call :func:`to_canonical` with the unit the device sent.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ CANONICAL_UNITS: dict[str, Conversion] = {
     "kWh": Conversion("Wh", 1e3),
     "MWh": Conversion("Wh", 1e6),
     "J": Conversion("Wh", 1 / 3600),
+    "Wmin": Conversion("Wh", 1 / 60),  # Shelly Gen1 relay energy counters: watt-minutes
+    "W·min": Conversion("Wh", 1 / 60),
     "varh": Conversion("varh"),
     "kvarh": Conversion("varh", 1e3),
     "var": Conversion("var"),
@@ -61,8 +63,11 @@ CANONICAL_UNITS: dict[str, Conversion] = {
     "%": Conversion("%"),
     "Percent": Conversion("%"),
     "/": Conversion("%", 100.0),  # SenML ratio
+    "ratio": Conversion("%", 100.0),  # a 0..1 share, as mappings name it
     "deg": Conversion("deg"),
     "RPM": Conversion("RPM"),
+    "s": Conversion("s"),
+    "min": Conversion("s", 60.0),
     "1": Conversion("1"),  # dimensionless ratio (UCUM "1"): OCPP Power.Factor, 0..1
 }
 

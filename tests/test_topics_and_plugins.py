@@ -71,11 +71,60 @@ def test_registry_file_errors_name_the_setting(tmp_path) -> None:
 
 
 def test_every_family_is_an_installed_entry_point() -> None:
-    assert {"senml", "tasmota", "shelly", "ocpp", "gtfsrt"} <= set(available_adapters())
+    assert {"senml", "tasmota", "shelly", "ocpp", "gtfsrt", "hfp"} <= set(available_adapters())
     adapters = load_adapters(None, {}, AdapterEnv())
-    assert {a.name for a in adapters} >= {"senml", "tasmota", "shelly", "ocpp", "gtfsrt"}
+    assert {a.name for a in adapters} >= {"senml", "tasmota", "shelly", "ocpp", "gtfsrt", "hfp"}
 
 
 def test_unknown_adapter_names_the_setting() -> None:
     with pytest.raises(ConfigError, match=r"CITYHUB_INGEST__ADAPTERS.*'modbus'"):
         load_adapters(["senml", "modbus"], {}, AdapterEnv())
+
+
+@pytest.mark.parametrize(
+    ("options", "setting", "message"),
+    [
+        ({"senml": {"topicc": "x/+"}}, "adapter senml option topicc", "unknown option"),
+        ({"senml": {"topic": "x/#"}}, "adapter senml option topic", "ending in '/+'"),
+        ({"gtfsrt": {"require_registered": "yes"}}, "adapter gtfsrt option require_registered",
+         "valid boolean"),
+        ({"ocpp": {"versions": {"CP-1": "2.0"}}}, "adapter ocpp option versions",
+         "CP-1: version '2.0' is not one of"),
+        ({"ocpp": {"versions": {"CP-1": 1.6}}}, "adapter ocpp option versions",
+         "CP-1: Input should be a valid string"),
+        ({"tasmota": {"zone": "UTC"}}, "adapter tasmota option zone", "unknown option"),
+    ],
+)  # fmt: skip
+def test_adapter_options_are_validated_with_a_message_naming_the_option(
+    options: dict, setting: str, message: str
+) -> None:
+    """Each adapter's options are a pydantic model; a mistake stops start-up saying what."""
+    with pytest.raises(ConfigError) as caught:
+        load_adapters(list(options), options, AdapterEnv())
+    assert caught.value.setting == setting
+    assert message in caught.value.message, caught.value.message
+
+
+def test_adapter_options_take_effect() -> None:
+    [senml, gtfsrt] = load_adapters(
+        ["senml", "gtfsrt"],
+        {"senml": {"topic": "meters/+"}, "gtfsrt": {"require_registered": True}},
+        AdapterEnv(),
+    )
+    assert [f.value for f in senml.topics] == ["meters/+"]
+    with pytest.raises(Rejected, match=r"not in the registry|unknown"):
+        gtfsrt.parse("gtfsrt/city/vehicle_positions", _one_vehicle_feed())
+
+
+def _one_vehicle_feed() -> bytes:
+    from google.transit import gtfs_realtime_pb2 as rt
+
+    feed = rt.FeedMessage()
+    feed.header.gtfs_realtime_version = "2.0"
+    feed.header.timestamp = 1_700_000_000
+    entity = feed.entity.add(id="e1")
+    entity.vehicle.vehicle.id = "bus-1"
+    entity.vehicle.position.latitude = 52.5
+    entity.vehicle.position.longitude = 13.4
+    entity.vehicle.timestamp = 1_700_000_000
+    return feed.SerializeToString()

@@ -17,8 +17,12 @@ entity id), ``route`` (``trip.route_id``; absent when the feed does not say: an 
 "unknown" route would show up in per-route answers as a route) and the registry's tags when
 the vehicle is registered. Entities that carry no position (no ``vehicle``, no
 ``position``, deleted, or 0/0, which is a GPS unit without a fix) are skipped; a feed with
-none left is rejected. A corrupt entity (latitude 200, NaN, a bad id, a future time)
-rejects the whole message, whose dead letter then holds the evidence.
+none left is rejected.
+
+Entities are independent readings: a corrupt one (latitude 200, NaN, a bad id, a future time)
+is refused on its own, its dead letter naming the entity and vehicle ids, and the rest of
+the feed is stored (a :class:`~hub.contracts.Parsed`). A feed whose every position is corrupt
+is rejected as a whole, with the first entity's reason.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from dataclasses import dataclass
 from pydantic import RootModel
 
 from adapters.gtfsrt.binary import decode
-from adapters.gtfsrt.models import FeedEntity, FeedMessage, VehiclePosition
-from hub.contracts import AdapterEnv
+from adapters.gtfsrt.models import MAX_ENTITIES, FeedEntity, FeedMessage, VehiclePosition
+from hub.adapter_options import RegisteredOptions, read_options
+from hub.contracts import AdapterEnv, Parsed
 from hub.devices import check_id
-from hub.errors import ConfigError, Rejected
+from hub.errors import Rejected
 from hub.points import FieldValue, Point
 from hub.topics import TopicFilter
 from hub.units import to_canonical
@@ -80,32 +85,36 @@ class GtfsRtAdapter:
     topics: Sequence[TopicFilter] = (TopicFilter("gtfsrt/+/vehicle_positions"),)
 
     def __init__(self, options: Mapping[str, object], env: AdapterEnv) -> None:
-        unknown = set(options) - {"require_registered"}
-        if unknown:
-            raise ConfigError(f"adapter gtfsrt option {sorted(unknown)[0]}", "unknown option")
-        require_registered = options.get("require_registered", False)
-        if not isinstance(require_registered, bool):
-            raise ConfigError("adapter gtfsrt option require_registered", "must be true or false")
-        self._require_registered = require_registered
+        chosen = read_options(RegisteredOptions, self.name, options)
+        self._require_registered = chosen.require_registered
         self._env = env
 
     def parse(self, topic: str, payload: bytes) -> list[Point]:
         levels = topic.split("/")
         if len(levels) != 3 or levels[0] != "gtfsrt" or levels[2] != "vehicle_positions":
             raise Rejected("bad_topic", f"{topic[:120]!r} is not gtfsrt/<feed>/vehicle_positions")
-        entities, header_time = _read(payload)
-        points = []
-        for entity in entities:
-            vehicle = entity.vehicle
-            if entity.is_deleted or vehicle is None or vehicle.position is None:
-                continue
-            if vehicle.position.latitude == 0 and vehicle.position.longitude == 0:
-                continue  # 0/0: the GPS unit has no fix
-            points.append(self._point(entity, vehicle, header_time))
+        documents, header_time = _read(payload)
+        points: list[Point] = []
+        rejects: list[Rejected] = []
+        for document in documents:
+            try:
+                entity = validate_python(FeedEntity, document)
+                vehicle = entity.vehicle
+                if entity.is_deleted or vehicle is None or vehicle.position is None:
+                    continue
+                if vehicle.position.latitude == 0 and vehicle.position.longitude == 0:
+                    continue  # 0/0: the GPS unit has no fix
+                points.append(self._point(entity, vehicle, header_time))
+            except Rejected as error:
+                rejects.append(Rejected(error.reason, f"{_name(document)}: {error.detail}"))
+        if rejects and not points:
+            raise rejects[0]
+        if rejects:
+            return Parsed(points, rejects)
         if not points:
             raise Rejected(
                 "no_vehicle_position",
-                f"none of {len(entities)} entities holds a vehicle position with a GPS fix",
+                f"none of {len(documents)} entities holds a vehicle position with a GPS fix",
             )
         return points
 
@@ -135,8 +144,18 @@ class GtfsRtAdapter:
         return Point(MEASUREMENT, tags, fields, self._env.time.to_ns(posix_s))
 
 
-def _read(payload: bytes) -> tuple[list[FeedEntity], int | None]:
-    """The entities of a feed or single entity, JSON or protobuf, and the header's time."""
+def _name(document: object) -> str:
+    """How a dead letter names an entity: its id and its vehicle's id, as far as readable."""
+    entity_id = document.get("id") if isinstance(document, dict) else None
+    vehicle = document.get("vehicle") if isinstance(document, dict) else None
+    descriptor = vehicle.get("vehicle") if isinstance(vehicle, dict) else None
+    vehicle_id = descriptor.get("id") if isinstance(descriptor, dict) else None
+    return f"entity {str(entity_id)[:64]!r} (vehicle {str(vehicle_id)[:64]!r})"
+
+
+def _read(payload: bytes) -> tuple[list[object], int | None]:
+    """The entity documents of a feed or single entity, JSON or protobuf (each validated by
+    the caller, one by one), and the header's time."""
     if payload.lstrip(_WHITESPACE)[:1] in (b"{", b"["):
         try:
             document = validate_json(_JsonObject, payload).root
@@ -152,6 +171,11 @@ def _read(payload: bytes) -> tuple[list[FeedEntity], int | None]:
     else:
         kind, document = decode(payload)
     if kind == "entity":
-        return [validate_python(FeedEntity, document)], None
-    feed = validate_python(FeedMessage, document)
-    return feed.entity, feed.header.timestamp
+        return [document], None
+    entities = document.get("entity", [])
+    feed = validate_python(FeedMessage, {**document, "entity": []})
+    if not isinstance(entities, list):
+        raise Rejected("wrong_type", "entity: must be a list of FeedEntity")
+    if len(entities) > MAX_ENTITIES:
+        raise Rejected("out_of_range", f"entity: {len(entities)} entities, at most {MAX_ENTITIES}")
+    return entities, feed.header.timestamp

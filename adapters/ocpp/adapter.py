@@ -15,18 +15,31 @@ Which version a message is, in this order:
    ``MeterValues`` with ``evseId`` (1.6: ``connectorId``), ``StatusNotification`` with
    ``connectorStatus`` (1.6: ``status``), ``BootNotification`` with ``chargingStation``;
    otherwise 1.6. ``Heartbeat`` is the same in both.
+
+A central system's reply (CALLRESULT, CALLERROR: the hub's OCPP gateway publishes its own
+after each CALL) is skipped, except the CALLRESULT of a 1.6 StartTransaction this adapter
+read, which gives that session its transactionId (:mod:`adapters.ocpp.starts`).
+
+MeterValues read in part: a sampled value that cannot be read (a unit that does not fit its
+measurand, a value that is not a number) is refused on its own, with the measurand in the
+dead letter's detail, and the meter value's other samples are stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from adapters.ocpp import v16, v201
-from adapters.ocpp.frame import parse_call
+from adapters.ocpp.frame import Reply, parse_frame
+from adapters.ocpp.starts import PendingStarts
 from adapters.ocpp.translation import Action, PointSet, Station
-from hub.contracts import AdapterEnv
+from hub.adapter_options import AdapterOptions, IdFilter, read_options
+from hub.contracts import AdapterEnv, Parsed
 from hub.devices import check_id
-from hub.errors import ConfigError, Rejected
+from hub.errors import Rejected
 from hub.points import Point
 from hub.topics import TopicFilter
 from hub.validation import validate_python
@@ -39,7 +52,23 @@ VERSION_MARKERS: dict[str, str] = {
     "StatusNotification": "connectorStatus",
     "BootNotification": "chargingStation",
 }
-_OPTIONS = {"topic", "versions"}
+
+
+def _station_versions(value: dict[str, str]) -> dict[str, str]:
+    for device, version in value.items():
+        if not _is_id(device):
+            raise ValueError(f"{device!r} is not a valid charge point id")
+        if version not in ACTIONS:
+            raise ValueError(f"{device}: version {version!r} is not one of {list(ACTIONS)}")
+    return value
+
+
+class OcppOptions(AdapterOptions):
+    topic: IdFilter = "ocpp/cp/+"
+    # charge point id → "1.6" or "2.0.1", for stations whose version should not be guessed
+    versions: Annotated[dict[str, str], AfterValidator(_station_versions)] = Field(
+        default_factory=dict
+    )
 
 
 class OcppAdapter:
@@ -50,29 +79,39 @@ class OcppAdapter:
     name = "ocpp"
 
     def __init__(self, options: Mapping[str, object], env: AdapterEnv) -> None:
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise ConfigError(f"adapter ocpp option {sorted(unknown)[0]}", "unknown option")
-        topic = options.get("topic", "ocpp/cp/+")
-        if not isinstance(topic, str) or not topic.endswith("/+"):
-            raise ConfigError("adapter ocpp option topic", "must be a filter ending in '/+'")
-        self.topics: Sequence[TopicFilter] = (TopicFilter(topic),)
-        self._versions = _versions_option(options.get("versions", {}))
+        chosen = read_options(OcppOptions, self.name, options)
+        self.topics: Sequence[TopicFilter] = (TopicFilter(chosen.topic),)
+        self._versions = dict(chosen.versions)
         self._env = env
+        self._starts = PendingStarts()
 
     def parse(self, topic: str, payload: bytes) -> list[Point]:
         device = check_id(topic.rpartition("/")[2], "charge point id")
         station = Station(
             device, {**self._env.devices.lookup(device), "device": device}, self._env.time
         )
-        call = parse_call(payload)
+        call = parse_frame(payload)
+        if isinstance(call, Reply):
+            return self._reply(device, call)
         if call.action in WITHOUT_TELEMETRY:
             return []
         action = self._action(device, call.action, call.payload)
         message = validate_python(action.model, call.payload)
         out = PointSet()
         action.translate(message, station, out)
-        return out.points()
+        points = out.points()
+        if out.rejects and not points:
+            raise out.rejects[0]  # nothing of the message could be read
+        if call.action == "StartTransaction" and action is v16.ACTIONS["StartTransaction"]:
+            self._starts.remember((device, call.message_id), points[0])
+        return Parsed(points, out.rejects) if out.rejects else points
+
+    def _reply(self, device: str, reply: Reply) -> list[Point]:
+        transaction_id = (reply.payload or {}).get("transactionId")
+        if type(transaction_id) is not int:
+            return []  # a reply that names no 1.6 transaction carries no telemetry
+        point = self._starts.resolve((device, reply.message_id), str(transaction_id))
+        return [] if point is None else [point]
 
     def _action(self, device: str, name: str, payload: Mapping[str, object]) -> Action:
         version = self._versions.get(device)
@@ -105,22 +144,6 @@ WITHOUT_TELEMETRY = frozenset(
         "ReportChargingProfiles", "ReservationStatusUpdate",
     }
 )  # fmt: skip
-
-
-def _versions_option(value: object) -> dict[str, str]:
-    setting = "adapter ocpp option versions"
-    if not isinstance(value, Mapping):
-        raise ConfigError(setting, "must map charge point ids to '1.6' or '2.0.1'")
-    versions: dict[str, str] = {}
-    for device, version in value.items():
-        if not isinstance(device, str) or not _is_id(device):
-            raise ConfigError(setting, f"{device!r} is not a valid charge point id")
-        if not isinstance(version, str) or version not in ACTIONS:
-            raise ConfigError(
-                setting, f"{device}: version {version!r} is not one of {list(ACTIONS)}"
-            )
-        versions[device] = version
-    return versions
 
 
 def _is_id(value: str) -> bool:

@@ -64,6 +64,11 @@ class PointSet:
 
     def __init__(self) -> None:
         self._points: dict[tuple[str, tuple[tuple[str, str], ...], int], Point] = {}
+        self.rejects: list[Rejected] = []
+
+    def refuse(self, reading: str, error: Rejected) -> None:
+        """Refuse one independent reading of the message (a sampled value), naming it."""
+        self.rejects.append(Rejected(error.reason, f"{reading}: {error.detail}"))
 
     def add(
         self, measurement: str, tags: dict[str, str], time_ns: int, fields: dict[str, FieldValue]

@@ -40,6 +40,7 @@ from adapters.ocpp.translation import (
     PointSet,
     Station,
 )
+from hub.errors import Rejected
 from hub.points import FieldValue
 from hub.timestamps import NS_PER_S
 
@@ -62,9 +63,17 @@ def add_meter_values(
         for sample in meter_value.sampled_value:
             if sample.format == "SignedData":
                 continue  # an opaque signed blob, not a number (see the module docstring)
-            name, value = canonical_sample(
-                sample.measurand, sample.phase, sample.location, float(sample.value), sample.unit
-            )
+            try:
+                name, value = canonical_sample(
+                    sample.measurand,
+                    sample.phase,
+                    sample.location,
+                    float(sample.value),
+                    sample.unit,
+                )
+            except Rejected as error:  # this sample only: the others are read
+                out.refuse(f"sampled value {sample.measurand} {sample.phase or ''}".rstrip(), error)
+                continue
             out.add(measurement, tags, time_ns, {name: value})
             measured = True
         if measured and transaction_id is not None:

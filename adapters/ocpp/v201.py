@@ -35,6 +35,7 @@ from adapters.ocpp.translation import (
     Station,
 )
 from adapters.ocpp.v16 import heartbeat
+from hub.errors import Rejected
 from hub.points import FieldValue
 
 __all__ = ["ACTIONS", "VERSION"]
@@ -57,14 +58,18 @@ def add_meter_values(
         time_ns = station.time.to_ns(meter_value.timestamp)
         for sample in meter_value.sampled_value:
             unit = sample.unit_of_measure
-            name, value = canonical_sample(
-                sample.measurand,
-                sample.phase,
-                sample.location,
-                sample.value,
-                unit.unit,
-                unit.multiplier,
-            )
+            try:
+                name, value = canonical_sample(
+                    sample.measurand,
+                    sample.phase,
+                    sample.location,
+                    sample.value,
+                    unit.unit,
+                    unit.multiplier,
+                )
+            except Rejected as error:  # this sample only: the others are read
+                out.refuse(f"sampled value {sample.measurand} {sample.phase or ''}".rstrip(), error)
+                continue
             out.add(measurement, tags, time_ns, {name: value})
             if name == _REGISTER and (register is None or time_ns >= register[0]):
                 register = (time_ns, value)

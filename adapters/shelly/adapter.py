@@ -23,9 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from adapters.shelly.models import ShellySwitchStatus
+from hub.adapter_options import AdapterOptions, read_options
 from hub.contracts import AdapterEnv
 from hub.devices import check_id
-from hub.errors import ConfigError, Rejected
+from hub.errors import Rejected
 from hub.points import FieldValue, Point
 from hub.topics import TopicFilter
 from hub.units import to_canonical
@@ -72,8 +73,7 @@ class ShellyAdapter:
     topics: Sequence[TopicFilter] = (TopicFilter("+/status/+"),)
 
     def __init__(self, options: Mapping[str, object], env: AdapterEnv) -> None:
-        if options:
-            raise ConfigError(f"adapter shelly option {sorted(options)[0]}", "unknown option")
+        read_options(AdapterOptions, self.name, options)  # it takes none
         self._env = env
 
     def parse(self, topic: str, payload: bytes) -> list[Point]:

@@ -23,9 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from adapters.tasmota.models import TasmotaEnergy, TasmotaSensor
+from hub.adapter_options import AdapterOptions, read_options
 from hub.contracts import AdapterEnv
 from hub.devices import check_id
-from hub.errors import ConfigError, Rejected
+from hub.errors import Rejected
 from hub.points import FieldValue, Point
 from hub.topics import TopicFilter
 from hub.units import to_canonical
@@ -65,8 +66,7 @@ class TasmotaAdapter:
     topics: Sequence[TopicFilter] = (TopicFilter("tele/+/SENSOR"),)
 
     def __init__(self, options: Mapping[str, object], env: AdapterEnv) -> None:
-        if options:
-            raise ConfigError(f"adapter tasmota option {sorted(options)[0]}", "unknown option")
+        read_options(AdapterOptions, self.name, options)  # it takes none
         self._env = env
 
     def parse(self, topic: str, payload: bytes) -> list[Point]:

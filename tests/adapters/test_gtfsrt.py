@@ -16,7 +16,7 @@ import pytest
 from google.transit import gtfs_realtime_pb2 as pb
 
 from adapters.gtfsrt import GtfsRtAdapter
-from hub.contracts import AdapterEnv
+from hub.contracts import AdapterEnv, Parsed
 from hub.devices import DeviceRegistry
 from hub.errors import ConfigError, Rejected
 from hub.points import Point
@@ -131,9 +131,14 @@ def first_vehicle(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def reason(adapter: GtfsRtAdapter, payload: bytes, topic: str = TOPIC) -> str:
-    with pytest.raises(Rejected) as caught:
-        adapter.parse(topic, payload)
-    return caught.value.reason
+    """Why the message, or the one entity of it that was refused, was refused."""
+    try:
+        parsed = adapter.parse(topic, payload)
+    except Rejected as error:
+        return error.reason
+    assert isinstance(parsed, Parsed), f"nothing refused: {parsed}"
+    [refused] = parsed.rejects
+    return refused.reason
 
 
 # --- protobuf ---------------------------------------------------------------------------------
@@ -469,3 +474,21 @@ def test_bad_options_are_config_errors_naming_the_option(
     with pytest.raises(ConfigError) as caught:
         GtfsRtAdapter(options, AdapterEnv())
     assert caught.value.setting == setting
+
+
+def test_one_corrupt_vehicle_of_500_is_one_reject_naming_it(adapter: GtfsRtAdapter) -> None:
+    feed = pb.FeedMessage()
+    feed.header.gtfs_realtime_version = "2.0"
+    feed.header.timestamp = 1_700_000_000
+    for i in range(500):
+        entity = feed.entity.add(id=f"e{i}")
+        entity.vehicle.vehicle.id = f"bus-{i:04d}"
+        entity.vehicle.position.latitude = 200.0 if i == 137 else 52.0 + i / 1000
+        entity.vehicle.position.longitude = 13.4
+    parsed = adapter.parse(TOPIC, feed.SerializeToString())
+    assert isinstance(parsed, Parsed)
+    assert len(parsed) == 499
+    assert "bus-0137" not in {p.tags["device"] for p in parsed}
+    [refused] = parsed.rejects
+    assert refused.reason == "out_of_range"
+    assert refused.detail.startswith("entity 'e137' (vehicle 'bus-0137'): ")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.ocpp import OcppAdapter
-from hub.contracts import Adapter, AdapterEnv
+from hub.contracts import Adapter, AdapterEnv, Parsed
 from hub.devices import DeviceRegistry
 from hub.errors import ConfigError, Rejected
 from hub.plugins import load_adapters
@@ -500,8 +500,42 @@ def test_bad_frame(adapter: OcppAdapter, payload: bytes) -> None:
 
 
 @pytest.mark.parametrize("name", ["v16_call_result.json", "v16_call_error.json"])
-def test_replies_are_not_calls(adapter: OcppAdapter, name: str) -> None:
-    assert rejection(adapter, fixture(name)).reason == "not_a_call"
+def test_replies_to_no_start_it_read_are_skipped(adapter: OcppAdapter, name: str) -> None:
+    assert adapter.parse(TOPIC, fixture(name)) == []
+
+
+def test_16_start_learns_its_transaction_id_from_the_callresult(adapter: OcppAdapter) -> None:
+    """The gateway publishes the CALL, then its CALLRESULT (same message id): the reply's
+    transactionId is added to the start's own point (same series and time: the store merges)."""
+    (started,) = adapter.parse(TOPIC, fixture("v16_start_transaction.json"))
+    other = json.dumps([3, "another-id", {"transactionId": 1, "idTagInfo": {}}]).encode()
+    assert adapter.parse(TOPIC, other) == []
+    assert adapter.parse("ocpp/cp/EVSE-OLDTOWN-7", fixture("v16_call_result.json")) == []
+    assert adapter.parse(TOPIC, fixture("v16_call_result.json")) == [
+        Point("charger_session", started.tags, {"transaction_id": "4711"}, started.time_ns)
+    ]
+    assert adapter.parse(TOPIC, fixture("v16_call_result.json")) == []  # answered once
+
+
+def test_a_bad_sampled_value_is_refused_alone(adapter: OcppAdapter) -> None:
+    payload = {
+        "connectorId": 1,
+        "meterValue": [
+            {
+                "timestamp": "2024-05-14T11:00:00Z",
+                "sampledValue": [
+                    {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kWh"},
+                    {"value": "1500", "measurand": "Energy.Active.Import.Register"},
+                ],
+            }
+        ],
+    }
+    parsed = adapter.parse(TOPIC, frame("MeterValues", payload))
+    assert isinstance(parsed, Parsed)
+    assert [p.fields for p in parsed] == [{"energy_import_wh": 1500.0}]
+    assert [(r.reason, r.detail.split(":")[0]) for r in parsed.rejects] == [
+        ("unit_mismatch", "sampled value Power.Active.Import")
+    ]
 
 
 @pytest.mark.parametrize("action", ["Bogus", "RemoteStartTransaction"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.senml import SenMLAdapter
-from hub.contracts import AdapterEnv
+from hub.contracts import AdapterEnv, Parsed
 from hub.devices import DeviceRegistry
 from hub.errors import ConfigError, Rejected
 from hub.points import Point
@@ -130,3 +130,20 @@ def test_options_are_validated_by_name() -> None:
     with pytest.raises(ConfigError, match="option topic"):
         SenMLAdapter({"topic": "meters/#"}, AdapterEnv())
     assert [f.value for f in SenMLAdapter({"topic": "m/+"}, AdapterEnv()).topics] == ["m/+"]
+
+
+def test_a_record_that_cannot_be_read_is_refused_alone(adapter: SenMLAdapter) -> None:
+    pack = [
+        {"bn": "urn:dev:m-1:", "bt": NOW_S, "n": "power", "u": "W", "v": 1200},
+        {"n": "energy", "u": "W", "v": 5},  # a power unit on the energy register
+        {"n": "energy", "u": "kWh", "v": 12.5, "t": 10},
+    ]
+    parsed = parse(adapter, pack)
+    assert isinstance(parsed, Parsed)
+    assert [(p.fields, p.time_ns) for p in parsed] == [
+        ({"power_w": 1200.0}, NOW_S * S),
+        ({"energy_import_wh": 12500.0}, (NOW_S + 10) * S),
+    ]
+    [refused] = parsed.rejects
+    assert refused.reason == "unit_mismatch"
+    assert refused.detail.startswith("record 1 (urn:dev:m-1:energy)")
