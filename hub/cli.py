@@ -1,6 +1,8 @@
 """``cityhub``: run the hub, run the simulators, or bring up the whole demo in one command.
 
-cityhub run     ingest + API, configured by CITYHUB_* environment variables
+cityhub run     ingest + API in one process, configured by CITYHUB_* environment variables
+cityhub api     the API alone, on InfluxDB (a read replica; no broker, no ingest)
+cityhub ingest  the ingest alone (MQTT into the store; no API)
 cityhub sim     the city simulators (see ``cityhub sim --help``)
 cityhub demo    broker + simulators + hub + API on DuckDB in ./cityhub-demo
 """
@@ -12,6 +14,7 @@ import logging
 import sys
 
 from hub.errors import ConfigError
+from hub.stopping import Stopper, ensure_port_free, serve
 
 __all__ = ["main"]
 
@@ -20,18 +23,66 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # One line per request (feed polls) or per frame (OCPP) would drown the hub's own log.
+    for chatty in ("httpx", "ocpp", "websockets.server"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
-def run_hub() -> int:
-    import uvicorn
-
+def run_hub(stopper: Stopper) -> int:
+    """Ingest and API in one process (the only choice on DuckDB)."""
     from hub.api import create_app
+    from hub.service import Hub
     from hub.settings import load_settings
 
     settings = load_settings()
     _configure_logging(settings.log_level)
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")
+    if settings.api.port:
+        ensure_port_free(settings.api.host, settings.api.port)
+    hub = Hub(settings)
+    # the app's lifespan starts the hub and, at the stop, stops it
+    app = create_app(settings, hub.api_parts(), on_start=hub.start, on_stop=hub.stop)
+    return serve(app, settings.api.host, settings.api.port, stopper)
+
+
+def run_api(stopper: Stopper) -> int:
+    """The API alone, answering from InfluxDB; its /ready checks the store only."""
+    from hub.api import create_app
+    from hub.api.deps import ApiParts
+    from hub.devices import DeviceRegistry
+    from hub.readiness import Readiness, store_checks
+    from hub.settings import load_settings
+    from hub.stores import open_reader
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    store = open_reader(settings)
+    if settings.api.port:
+        ensure_port_free(settings.api.host, settings.api.port)
+    registry_file = settings.ingest.registry_file
+    registry = DeviceRegistry.from_file(registry_file) if registry_file else DeviceRegistry()
+
+    def readiness() -> Readiness:
+        return Readiness.of(
+            store_checks(store, settings.store.backend, settings.store.spool_max_bytes)
+        )
+
+    parts = ApiParts(store=store, registry=registry, readiness=readiness, registry_writable=False)
+    app = create_app(settings, parts, on_stop=store.close)
+    return serve(app, settings.api.host, settings.api.port, stopper)
+
+
+def run_ingest(stopper: Stopper) -> int:
+    """The ingest alone, until SIGTERM or SIGINT; then a graceful stop."""
+    from hub.service import Hub
+    from hub.settings import load_settings
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    hub = Hub(settings)
+    hub.start()
+    logging.getLogger(__name__).info("ingest running (no API)")
+    stopper.wait()
+    hub.stop()
     return 0
 
 
@@ -39,10 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cityhub", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="ingest + API (settings from CITYHUB_* variables)")
+    commands.add_parser("api", help="the API alone, on InfluxDB (no broker, no ingest)")
+    commands.add_parser("ingest", help="the ingest alone (no API)")
     commands.add_parser("sim", help="city simulators; cityhub sim --help", add_help=False)
     demo = commands.add_parser("demo", help="broker, simulators, hub and API in one command")
     demo.add_argument("--data-dir", default="cityhub-demo", help="folder for data and logs")
-    demo.add_argument("--port", type=int, default=8080, help="API port (0: any free port)")
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="API port (default: CITYHUB_API__PORT, else 8080; 0: any free port)",
+    )
     demo.add_argument(
         "--speed", type=float, default=1.0, help="simulated seconds per second (1: real time)"
     )
@@ -57,11 +115,16 @@ def main(argv: list[str] | None = None) -> int:
             return simulate(rest)
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        stopper = Stopper().install()  # SIGTERM and Ctrl-C: a clean stop, exit 0
         if args.command == "run":
-            return run_hub()
+            return run_hub(stopper)
+        if args.command == "api":
+            return run_api(stopper)
+        if args.command == "ingest":
+            return run_ingest(stopper)
         from hub.demo import run_demo
 
-        return run_demo(args)
+        return run_demo(args, stopper)
     except ConfigError as error:
         print(f"cityhub: configuration error: {error}", file=sys.stderr)
         return 2

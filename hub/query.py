@@ -26,7 +26,7 @@ Semantics both stores implement identically (the conformance suite checks):
   turns a 0.2 Wh rounding dip of a 200 MWh register into 200 MWh of phantom consumption. The
   reading just before ``start_ns`` (looked up to ``counter_lookback_ns`` back) anchors the
   first window, so hourly increases add up to the daily one. Series are computed apart, then
-  summed per group.
+  summed per group. The rule itself is :func:`hub.increase.increase`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from hub.increase import RESET_BELOW
 from hub.points import NAME, FieldValue
 
 __all__ = [
@@ -53,8 +54,6 @@ __all__ = [
     "SeriesResult",
     "parse_duration_ns",
 ]
-
-RESET_BELOW = 0.9  # a counter reading under 90 % of the one before it is a reset
 
 Function = Literal["mean", "sum", "min", "max", "count", "first", "last", "increase", "percentile"]
 FUNCTIONS: tuple[str, ...] = Function.__args__  # type: ignore[attr-defined]

@@ -1,36 +1,72 @@
-"""Dependencies shared by the routers: the hub, API-key roles, time parameters."""
+"""What a route may ask for, each as its own dependency, resolved from :class:`ApiParts`.
+
+A route names the parts it uses (``StoreDep``, ``RegistryDep``, ``DeadLettersDep``,
+``ClockDep``, ``ReadinessDep``, ``MetricsDep``, ``SettingsDep``) and nothing else, so the API
+runs without ingest (``cityhub api``) and a test overrides one part, the clock say, through
+``app.dependency_overrides[get_clock]``. The parts are put on ``app.state.parts`` by
+:func:`hub.api.app.create_app`; the wiring (``cityhub run``, ``cityhub api``) builds them.
+
+Adding a part: a field on :class:`ApiParts`, a ``get_...`` function and an ``...Dep`` alias
+here; routers never reach into ``app.state`` themselves.
+"""
 
 from __future__ import annotations
 
-import functools
 import hmac
-import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 
-from hub.query import parse_duration_ns
-from hub.service import Hub
+from hub.contracts import Store
+from hub.deadletters import DeadLetterLog
+from hub.devices import DeviceRegistry
+from hub.insights.context import Context
+from hub.readiness import Readiness
 from hub.settings import Settings
+from hub.timestamps import Clock
 
 __all__ = [
     "AdminDep",
-    "HubDep",
+    "ApiParts",
+    "ClockDep",
+    "ContextDep",
+    "DeadLettersDep",
+    "HealthDep",
+    "MetricsDep",
     "ReadDep",
+    "ReadinessDep",
+    "RegistryDep",
     "SettingsDep",
-    "format_time",
-    "parse_time",
+    "StoreDep",
+    "get_clock",
 ]
 
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
-_bearer = HTTPBearer(auto_error=False)
+
+@dataclass
+class ApiParts:
+    """Everything the API reads from. ``deadletters`` is ``None`` in an API-only process (the
+    log belongs to the ingest); ``registry_writable`` is false there too, as the ingest holds
+    the registry that devices are checked against."""
+
+    store: Store
+    registry: DeviceRegistry
+    readiness: Callable[[], Readiness]
+    deadletters: DeadLetterLog | None = None
+    metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
+    clock: Clock = field(default_factory=Clock)
+    registry_writable: bool = True
+    # Liveness of the ingest: (healthy, pipeline check); an API-only process is always live.
+    health: Callable[[], tuple[bool, dict[str, object]]] = lambda: (True, {})
 
 
-def get_hub(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
-    return hub
+def _parts(request: Request) -> ApiParts:
+    parts: ApiParts = request.app.state.parts
+    return parts
 
 
 def get_settings(request: Request) -> Settings:
@@ -38,8 +74,80 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-HubDep = Annotated[Hub, Depends(get_hub)]
+def get_store(request: Request) -> Store:
+    return _parts(request).store
+
+
+def get_registry(request: Request) -> DeviceRegistry:
+    return _parts(request).registry
+
+
+def get_deadletters(request: Request) -> DeadLetterLog:
+    log = _parts(request).deadletters
+    if log is None:
+        raise HTTPException(
+            503, "this API replica has no dead letters: ask the process that ingests"
+        )
+    return log
+
+
+def get_clock(request: Request) -> Clock:
+    return _parts(request).clock
+
+
+def get_readiness(request: Request) -> Callable[[], Readiness]:
+    return _parts(request).readiness
+
+
+def get_metrics(request: Request) -> CollectorRegistry:
+    return _parts(request).metrics
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+RegistryDep = Annotated[DeviceRegistry, Depends(get_registry)]
+DeadLettersDep = Annotated[DeadLetterLog, Depends(get_deadletters)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_health(request: Request) -> Callable[[], tuple[bool, dict[str, object]]]:
+    return _parts(request).health
+
+
+HealthDep = Annotated[Callable[[], tuple[bool, dict[str, object]]], Depends(get_health)]
+ReadinessDep = Annotated[Callable[[], Readiness], Depends(get_readiness)]
+MetricsDep = Annotated[CollectorRegistry, Depends(get_metrics)]
+
+
+def writable_registry(request: Request) -> DeviceRegistry:
+    """The registry, for a change: 409 where a change could not take effect or last."""
+    parts = _parts(request)
+    if not parts.registry_writable:
+        raise HTTPException(409, "this API replica cannot change the registry: ask `cityhub run`")
+    if parts.registry.path is None:
+        raise HTTPException(
+            409, "the registry has no file to keep changes in: set CITYHUB_INGEST__REGISTRY_FILE"
+        )
+    return parts.registry
+
+
+WritableRegistryDep = Annotated[DeviceRegistry, Depends(writable_registry)]
+
+
+def get_context(
+    store: StoreDep, registry: RegistryDep, settings: SettingsDep, clock: ClockDep
+) -> Context:
+    """The insights' inputs for one request, read at one instant of the clock."""
+    return Context(store, registry, settings.insights, settings.api.max_points, clock.now_ns())
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+
+# -- API keys ------------------------------------------------------------------------------
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cityhub"'}
 
 
 def _presented_key(
@@ -49,7 +157,7 @@ def _presented_key(
     return api_key or (bearer.credentials if bearer else None)
 
 
-def _matches(key: str, keys: list) -> bool:
+def _matches(key: str, keys: list[SecretStr]) -> bool:
     return any(hmac.compare_digest(key.encode(), k.get_secret_value().encode()) for k in keys)
 
 
@@ -59,9 +167,13 @@ def require_read(
     if settings.api.open:
         return
     if key is None:
-        raise HTTPException(401, "an API key is required: send X-API-Key or Authorization: Bearer")
+        raise HTTPException(
+            401,
+            "an API key is required: send X-API-Key or Authorization: Bearer",
+            headers=CHALLENGE,
+        )
     if not _matches(key, settings.api.read_keys + settings.api.admin_keys):
-        raise HTTPException(401, "the API key is not valid")
+        raise HTTPException(401, "the API key is not valid", headers=CHALLENGE)
 
 
 def require_admin(
@@ -76,33 +188,3 @@ def require_admin(
 
 ReadDep = Depends(require_read)
 AdminDep = Depends(require_admin)
-
-
-def parse_time(value: str | None, default_ns: int, name: str) -> int:
-    """RFC 3339 (``2024-05-01T00:00:00Z``), relative to now (``-24h``, ``-15m``), or ``now``."""
-    if value is None:
-        return default_ns
-    text = value.strip()
-    try:
-        if text == "now":
-            return time.time_ns()
-        if text.startswith("-"):
-            return time.time_ns() - parse_duration_ns(text[1:])
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise HTTPException(
-            400, f"{name}={value!r}: use RFC 3339 (2024-05-01T00:00:00Z), -24h, or now"
-        ) from None
-    if moment.tzinfo is None:
-        raise HTTPException(400, f"{name}={value!r}: give an offset or Z (times are UTC)")
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-
-
-@functools.lru_cache(maxsize=65536)  # window starts repeat across every series of an answer
-def format_time(time_ns: int) -> str:
-    return (
-        datetime.fromtimestamp(time_ns // 1_000_000_000, tz=UTC)
-        .replace(microsecond=(time_ns % 1_000_000_000) // 1000)
-        .isoformat()
-        .replace("+00:00", "Z")
-    )

@@ -123,23 +123,34 @@ def pair_sessions(events: Iterable[Event]) -> list[Session]:
             groups[(event.tags.get("device", ""), session_id)].append(event)
     sessions: list[Session] = []
     open_starts: dict[str, list[Session]] = defaultdict(list)  # 1.6 starts per charge point
+    known_ids: dict[tuple[str, str], Session] = {}  # (device, transactionId) → its 1.6 start
     stops: list[Session] = []
     for (device, session_id), group in groups.items():
         kinds = {e.fields.get("event") for e in group}
         session = _session_of(session_id, group)
         if kinds == {"started"} and _is_v16_start(session_id, group[0]):
             open_starts[device].append(session)
+            assigned = next((t for e in group if (t := _text(e, "transaction_id"))), None)
+            if assigned is not None:
+                session.transaction_id = assigned
+                known_ids[(device, assigned)] = session
         elif kinds == {"ended"} and session_id.isdigit():  # a 1.6 transactionId is an integer
             stops.append(session)
         else:
             session.transaction_id = session_id
             sessions.append(session)
     for stop in sorted(stops, key=lambda s: s.end_ns or 0):
+        known = known_ids.get((stop.device, stop.session_id))
         candidates = [
             s
             for s in open_starts.get(stop.device, [])
-            if s.start_ns is not None and stop.end_ns is not None and s.start_ns <= stop.end_ns
+            if s.start_ns is not None
+            and stop.end_ns is not None
+            and s.start_ns <= stop.end_ns
+            and (s.transaction_id is None or s is known)
         ]
+        if known is not None and known in candidates:
+            candidates = [known]
         if stop.id_tag is not None and any(s.id_tag == stop.id_tag for s in candidates):
             candidates = [s for s in candidates if s.id_tag == stop.id_tag]
         if stop.meter_stop_wh is not None:
