@@ -16,14 +16,13 @@ import base64
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TextIO
 
+from hub.stopping import Stopper
 from simulators.faults import FAULT_KINDS, FaultPlan
-from simulators.registry import write_registry
+from simulators.registry import add_missing_to_registry, write_registry
 from simulators.scenario import City
 from simulators.simtime import parse_duration_s
 from simulators.truth import SimMessage
@@ -65,6 +64,18 @@ def parser() -> argparse.ArgumentParser:
     add("--charge-points", type=int, default=6, help="charging stations")
     add("--buses", type=int, default=8, help="buses")
     add("--timezone", default="UTC", help="the city's IANA zone (must match the hub's)")
+    add(
+        "--bus-format",
+        choices=("gtfsrt", "hfp"),
+        default="gtfsrt",
+        help="what the buses publish: GTFS-RT VehiclePositions or HFP v2 (/hfp/v2/...)",
+    )
+    add(
+        "--mapped-devices",
+        action="store_true",
+        help="some meters are Zigbee2MQTT plugs and Shelly Pro 3EMs, which the hub reads "
+        "through its shipped mappings (CITYHUB_INGEST__MAPPINGS_FILE=adapters/mappings/all.yaml)",
+    )
     add("--rate", type=float, default=0.0, help="cap on live messages/s (0: no cap)")
     add(
         "--speed",
@@ -87,6 +98,18 @@ def parser() -> argparse.ArgumentParser:
         help="fault probability and/or kinds: 0.01 | nan,late | 0.05,duplicate",
     )
     add("--registry", type=Path, default=None, help="write the device registry here")
+    add(
+        "--registry-add-missing",
+        action="store_true",
+        help="with --registry: only add devices missing from the file, never overwrite one",
+    )
+    add(
+        "--backfill-marker",
+        type=Path,
+        default=None,
+        help="skip the backfill when this file exists; create it after a complete backfill "
+        "(once per volume)",
+    )
     add("--duration", type=float, default=0.0, help="seconds of live publishing (0: forever)")
     add(
         "--truth-log",
@@ -101,6 +124,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="print the first N live messages (topic and payload) and exit; no broker",
     )
+    add(
+        "--ocpp-ws",
+        default=None,
+        metavar="URL",
+        help="chargers speak OCPP-J over WebSocket to the hub's gateway at URL (ws://host:9000)"
+        " instead of publishing their frames to MQTT",
+    )
+    add("--ocpp-password", default=None, help="charger password for the gateway (Basic auth)")
     add("--quiet", action="store_true", help="no progress line")
     return cli
 
@@ -153,19 +184,36 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     city = City.build(
-        args.seed, args.buildings, args.charge_points, args.buses, timezone=args.timezone
+        args.seed,
+        args.buildings,
+        args.charge_points,
+        args.buses,
+        timezone=args.timezone,
+        bus_format=args.bus_format,
+        mapped_devices=args.mapped_devices,
     )
-    if args.registry:
+    if args.registry and args.registry_add_missing:
+        added = add_missing_to_registry(city, args.registry)
+        print(
+            f"registry {args.registry}: {len(added)} missing devices added, existing kept",
+            file=sys.stderr,
+        )
+    elif args.registry:
         write_registry(city, args.registry)
         print(
             f"registry of {len(city.device_ids())} devices written to {args.registry}",
             file=sys.stderr,
         )
+    if args.backfill_marker and args.backfill and args.backfill_marker.exists():
+        print(f"backfill skipped: {args.backfill_marker} says it was done", file=sys.stderr)
+        args.backfill = 0.0
+        if args.backfill_only:
+            return 0
     if args.print:
         _print(city, args.print, args.faults, sys.stdout)
         return 0
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGTERM and Ctrl-C: finish the message in flight, disconnect, exit 0.
+    stop = Stopper("finishing the message in flight, disconnecting").install().event
     truth_log = args.truth_log.open("a", encoding="utf-8") if args.truth_log else None
 
     def record(message: SimMessage) -> None:
@@ -194,10 +242,9 @@ def main(argv: list[str] | None = None) -> int:
             protocol=args.mqtt_version,
             progress=False if args.quiet else None,
             on_message=record if truth_log else None,
+            ocpp_ws=args.ocpp_ws,
+            ocpp_password=args.ocpp_password or os.environ.get("CITYHUB_SIM_OCPP_PASSWORD"),
         )
-    except KeyboardInterrupt:
-        stop.set()
-        return 130
     finally:
         if truth_log is not None:
             truth_log.close()
@@ -211,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     if stats.refused:
         print(f"the broker refused {stats.refused} publishes (check the ACL)", file=sys.stderr)
         return 1
+    if args.backfill_marker and args.backfill and not stop.is_set():
+        args.backfill_marker.parent.mkdir(parents=True, exist_ok=True)
+        args.backfill_marker.write_text(f"{stats.backfilled} messages backfilled\n")
     return 0
 
 

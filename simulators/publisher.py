@@ -88,6 +88,8 @@ def run(
     window: int = 1000,
     progress: bool | None = None,
     on_message: Callable[[SimMessage], None] | None = None,
+    ocpp_ws: str | None = None,
+    ocpp_password: str | None = None,
 ) -> PublishStats:
     """Publish ``city`` to the broker at ``host:port``.
 
@@ -96,6 +98,8 @@ def run(
     seconds of history published first, without pacing. ``faults``: a :class:`FaultPlan`
     or its text (``0.01``, ``nan,late``). ``duration_s``: wall seconds of live publishing
     (0: until ``stop_event``). ``on_message`` sees every published message (ground truth).
+    ``ocpp_ws``: the hub's OCPP gateway (``ws://host:9000``); the chargers then speak OCPP-J
+    to it over WebSocket instead of publishing their frames (see :mod:`simulators.ocpp_ws`).
     """
     plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults or None)
     if speed is None or speed <= 0:
@@ -132,8 +136,17 @@ def run(
         plan.kinds or "none",
     )
 
+    relay = None
+    if ocpp_ws:
+        from simulators.ocpp_ws import OcppWebSocketRelay
+
+        relay = OcppWebSocketRelay(ocpp_ws, ocpp_password)
+
     def send(message: SimMessage) -> bool:
-        if not client.publish(message.topic, message.payload, stop_event):
+        if relay is not None and message.topic.startswith("ocpp/cp/"):
+            if not relay.send(message, stop_event):
+                return False
+        elif not client.publish(message.topic, message.payload, stop_event):
             return False
         if message.fault is not None:
             stats.faults += 1
@@ -160,7 +173,9 @@ def run(
         client.drain()
     finally:
         client.close()
-    stats.refused = client.refused
+        if relay is not None:
+            relay.close()
+    stats.refused = client.refused + (relay.refused if relay is not None else 0)
     return stats
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from simulators.scenario import City
 
-__all__ = ["write_registry"]
+__all__ = ["add_missing_to_registry", "write_registry"]
 
 
 def write_registry(city: City, path: Path) -> None:
@@ -22,3 +22,13 @@ def write_registry(city: City, path: Path) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)
+
+
+def add_missing_to_registry(city: City, path: Path) -> list[str]:
+    """Add the devices of ``city`` missing from the registry file at ``path`` (created when
+    absent), never changing a device already there: an admin's change survives the next
+    ``docker compose up``. Takes the hub's registry lock, so it is safe next to live hubs.
+    Returns the ids added."""
+    from hub.devices import DeviceRegistry
+
+    return DeviceRegistry(path=Path(path)).add_missing(city.registry()["devices"])

@@ -23,6 +23,7 @@ from simulators.faults import FaultPlan, inject
 from simulators.seeding import hex_id, rng
 from simulators.simtime import CityTime, to_seconds
 from simulators.transit.emit import bus_messages
+from simulators.transit.hfp import hfp_vehicle_id
 from simulators.transit.motion import Bus
 from simulators.transit.network import Route, Stop
 from simulators.truth import SimMessage
@@ -33,6 +34,9 @@ DISTRICTS = ("old-town", "harbour", "riverside", "northgate", "university", "wes
 # Share of each kind among buildings, and of each wire format among meters.
 KIND_WEIGHTS = {"office": 4, "residential": 5, "school": 2, "hospital": 1}
 WIRE_WEIGHTS = {"senml": 2, "tasmota": 1, "shelly": 1}
+# With mapped devices (--mapped-devices), a Shelly building in two has a Pro 3EM instead and a
+# Tasmota building a Zigbee2MQTT plug: the draws stay the same, so the rest of the city does.
+MAPPED_WIRES = {"shelly": "shelly-pro-3em", "tasmota": "zigbee2mqtt"}
 FEEDS = {"feed": "metro", "entity": "metro-avl", "json": "regio"}  # encoding → feed name
 
 
@@ -58,19 +62,25 @@ class City:
         buses: int = 8,
         *,
         timezone: str = "UTC",
+        bus_format: str = "gtfsrt",
+        mapped_devices: bool = False,
     ) -> City:
         """A city of ``buildings`` metered buildings, ``charge_points`` charging stations
         and ``buses`` buses, drawn from ``seed``. ``timezone`` (IANA) is where the city is:
         load curves follow its local time and Tasmota prints it (the hub's
-        ``CITYHUB_INGEST__TIMEZONE`` must be the same)."""
+        ``CITYHUB_INGEST__TIMEZONE`` must be the same). ``bus_format`` ``hfp`` has the buses
+        publish HFP instead of GTFS-RT; ``mapped_devices`` puts meters in the city that the
+        hub reads through its shipped mappings (Zigbee2MQTT plugs, Shelly Pro 3EM)."""
+        if bus_format not in ("gtfsrt", "hfp"):
+            raise ValueError(f"bus format {bus_format!r} is not gtfsrt or hfp")
         city_time = CityTime(timezone)
         draw = rng(seed, "city")
         districts = DISTRICTS[: max(2, min(len(DISTRICTS), 2 + buildings // 8))]
         building_list = [_building(draw, i, districts) for i in range(buildings)]
-        meters = [_meter(draw, seed, b, city_time) for b in building_list]
+        meters = [_meter(draw, seed, b, city_time, mapped_devices) for b in building_list]
         cps = [_charge_point(draw, seed, i, districts, city_time) for i in range(charge_points)]
         routes = [_route(draw, i) for i in range(max(1, math.ceil(buses / 3)))]
-        bus_list = [_bus(draw, seed, i, routes, city_time) for i in range(buses)]
+        bus_list = [_bus(draw, seed, i, routes, city_time, bus_format) for i in range(buses)]
         return cls(
             seed,
             city_time,
@@ -147,14 +157,20 @@ def _building(draw: Random, index: int, districts: tuple[str, ...]) -> Building:
     )
 
 
-def _meter(draw: Random, seed: int, building: Building, city_time: CityTime) -> Meter:
+def _meter(
+    draw: Random, seed: int, building: Building, city_time: CityTime, mapped: bool = False
+) -> Meter:
     wire = _weighted(draw, WIRE_WEIGHTS)
     number = building.building_id.removeprefix("b-")
     serial = hex_id(seed, building.building_id, "serial", length=6).upper()
+    if mapped and wire in MAPPED_WIRES and int(number) % 2 == 0:
+        wire = MAPPED_WIRES[wire]
     meter_id = {
         "senml": f"meter-{number}",
         "tasmota": f"tasmota_{serial}",
         "shelly": f"shellypro1pm-{serial.lower()}{number}",
+        "zigbee2mqtt": f"plug_{serial.lower()}",
+        "shelly-pro-3em": f"shellypro3em-{serial.lower()}{number}",
     }[wire]
     style = ""
     if wire == "senml":
@@ -170,7 +186,10 @@ def _meter(draw: Random, seed: int, building: Building, city_time: CityTime) -> 
         city_time=city_time,
         seed=seed,
         interval_s=interval_s,
-        phase_s=0 if wire == "shelly" else draw.randrange(interval_s),
+        # the phase is drawn as for the format drawn, so the draws after it stay the same
+        phase_s=0
+        if _drawn(wire) == "shelly"
+        else draw.randrange(REPORT_INTERVAL_S[_drawn(wire)]) % interval_s,
         initial_wh=round(draw.uniform(1e6, 5e8), 1),
         style=style,
     )
@@ -218,15 +237,28 @@ def _route(draw: Random, index: int) -> Route:
     return Route(route_id, tuple(stops))
 
 
-def _bus(draw: Random, seed: int, index: int, routes: list[Route], city_time: CityTime) -> Bus:
+def _drawn(wire: str) -> str:
+    """The wire format a mapped device replaced (the draws follow it)."""
+    return next((drawn for drawn, mapped in MAPPED_WIRES.items() if mapped == wire), wire)
+
+
+def _bus(
+    draw: Random,
+    seed: int,
+    index: int,
+    routes: list[Route],
+    city_time: CityTime,
+    bus_format: str = "gtfsrt",
+) -> Bus:
     route = routes[index % len(routes)]
     encoding = draw.choice(tuple(FEEDS))
+    hfp = bus_format == "hfp"
     return Bus(
-        vehicle_id=f"bus-{1001 + index}",
+        vehicle_id=hfp_vehicle_id(index) if hfp else f"bus-{1001 + index}",
         route=route,
         propulsion=draw.choice(("electric", "electric", "diesel")),
-        feed=FEEDS[encoding],
-        encoding=encoding,
+        feed="hfp" if hfp else FEEDS[encoding],
+        encoding="hfp" if hfp else encoding,
         city_time=city_time,
         seed=seed,
         offset_s=draw.randrange(0, 1800, 30),

@@ -34,7 +34,7 @@ class Bus:
     route: Route
     propulsion: str  # "electric" or "diesel"
     feed: str  # GTFS-RT feed name (topic level)
-    encoding: str  # "feed" (FeedMessage), "entity" (FeedEntity) or "json"
+    encoding: str  # GTFS-RT "feed" (FeedMessage), "entity" (FeedEntity) or "json"; or "hfp"
     city_time: CityTime
     seed: int
     offset_s: int  # first departure after service start

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
+
+from hub.broker import Mosquitto
 from hub.devices import ID_PATTERN, DeviceRegistry
+from simulators.cli import main as simulate
 from simulators.faults import FaultPlan
-from simulators.registry import write_registry
+from simulators.registry import add_missing_to_registry, write_registry
 from simulators.scenario import City
 from simulators.truth import SimMessage
 from tests.simulators.conftest import MONDAY_NS, NS
@@ -50,3 +55,40 @@ def test_write_registry_is_read_by_the_hub(city: City, tmp_path: Path) -> None:
     registry = DeviceRegistry.from_file(path)
     assert registry.as_dict() == city.registry()["devices"]
     assert not list(path.parent.glob("*.partial"))
+
+
+def test_add_missing_keeps_admin_changes_and_adds_only_new_devices(
+    city: City, tmp_path: Path
+) -> None:
+    path = tmp_path / "registry" / "devices.json"
+    assert sorted(add_missing_to_registry(city, path)) == sorted(city.registry()["devices"])
+    meter = city.meters[0].meter_id
+    admin = DeviceRegistry.from_file(path)
+    admin.put(meter, {"building": "b-moved"})  # an admin's change
+    admin.put("m-extra", {"building": "b-extra"})  # a device the simulators do not know
+    assert add_missing_to_registry(city, path) == []  # the next `docker compose up`
+    after = DeviceRegistry.from_file(path).as_dict()
+    assert after[meter] == {"building": "b-moved"}
+    assert after["m-extra"] == {"building": "b-extra"}
+    removed = city.charge_points[0].cp_id
+    admin.remove(removed)
+    assert add_missing_to_registry(city, path) == [removed]  # missing again: added back
+
+
+def test_the_backfill_runs_once_per_marker(
+    mosquitto: Mosquitto, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marker = tmp_path / "volume" / ".backfill-done"
+    argv = [
+        "--host", "127.0.0.1", "--port", str(mosquitto.port), "--qos", "1",
+        "--buildings", "2", "--charge-points", "1", "--buses", "1", "--quiet",
+        "--backfill", "10m", "--backfill-only", "--backfill-marker", str(marker),
+    ]  # fmt: skip
+    assert simulate(argv) == 0
+    first = capsys.readouterr().err
+    published = re.search(r"published (\d+) backfill", first)
+    assert published and int(published[1]) > 0, first
+    assert marker.exists()
+    assert simulate(argv) == 0
+    second = capsys.readouterr().err
+    assert "backfill skipped" in second and "published" not in second
