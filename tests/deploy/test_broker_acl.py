@@ -32,11 +32,15 @@ ALLOWED = {
     "shelly-3/status/switch:0": "+/status/+",
     "ocpp/cp/CP-1": "ocpp/cp/+",
     "gtfsrt/metro/vehicle_positions": "gtfsrt/+/vehicle_positions",
+    "/hfp/v2/journey/ongoing/vp/bus/0022/00792/1081/2/Kamppi/08:03/1130106/4/60;25/21/18/84": (
+        "/hfp/v2/journey/ongoing/#"
+    ),
 }
 REFUSED = [
     "senml/m-0001/extra",  # deeper than the adapter's filter
     "ocpp/cs/CP-1",
     "gtfsrt/metro/trip_updates",
+    "/hfp/v2/journey/upcoming/vp/bus/0022/00792",  # HFP, but not an ongoing journey
     "cityhub/commands",
     "$SYS/broker/fake",
 ]
@@ -141,7 +145,7 @@ def test_entrypoint_writes_hashed_passwords_and_refuses_weak_ones(
 ) -> None:
     passwd = (auth_dir / "passwd").read_text()
     users = {line.split(":", 1)[0] for line in passwd.splitlines()}
-    assert users == {"hub", "simulator", "healthcheck"}
+    assert users == {"hub", "simulator", "exporter", "healthcheck"}
     for line in passwd.splitlines():
         assert line.split(":", 1)[1].startswith("$7$")  # PBKDF2-SHA512
     for secret in (stack_env["MQTT_HUB_PASSWORD"], stack_env["MQTT_SIMULATOR_PASSWORD"]):

@@ -43,7 +43,10 @@ from tests.deploy.stack import (
     url_host_port,
 )
 
-SERVICES = {"mosquitto", "influxdb", "registry", "hub", "sim-backfill", "simulators", "grafana"}
+SERVICES = {
+    "mosquitto", "influxdb", "registry", "hub", "sim-backfill", "simulators", "grafana",
+    "prometheus", "mosquitto-exporter",
+}  # fmt: skip
 SIMULATORS = ("registry", "sim-backfill", "simulators")
 
 
@@ -69,6 +72,7 @@ def test_every_required_variable_fails_loudly_when_missing(
     assert required == {
         "MQTT_HUB_PASSWORD",
         "MQTT_SIMULATOR_PASSWORD",
+        "MQTT_EXPORTER_PASSWORD",
         "INFLUXDB_ADMIN_PASSWORD",
         "INFLUXDB_TOKEN",
         "HUB_READ_KEY",
@@ -259,7 +263,7 @@ def test_start_order_and_health_checks(config: dict[str, Any]) -> None:
     assert order["hub"] == {"mosquitto", "influxdb", "registry"}
     assert order["sim-backfill"] == {"hub"}  # the hub's session exists before history is sent
     assert order["simulators"] == {"sim-backfill"}
-    assert order["grafana"] == {"influxdb"}
+    assert order["grafana"] == {"influxdb", "prometheus"}
     for name in ("mosquitto", "influxdb", "hub", "grafana"):
         assert services[name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
 
@@ -272,9 +276,9 @@ def test_acl_grants_exactly_what_the_services_need(config: dict[str, Any]) -> No
         json.loads(hub["CITYHUB_INGEST__ADAPTERS"]) if "CITYHUB_INGEST__ADAPTERS" in hub else None
     )
     filters = {f.value for adapter in load_adapters(names, options, env) for f in adapter.topics}
-    assert len(filters) == 5  # all three families: SenML, Tasmota, Shelly, OCPP, GTFS-RT
+    assert len(filters) == 6  # all three families: SenML, Tasmota, Shelly, OCPP, GTFS-RT, HFP
     sections = acl_sections()
-    assert set(sections) == {"hub", "simulator", "healthcheck"}  # no anonymous section
+    assert set(sections) == {"hub", "simulator", "exporter", "healthcheck"}  # no anonymous
     assert sections["simulator"] == {"write": filters}
     assert sections["hub"] == {"read": filters}
     healthcheck = " ".join(config["services"]["mosquitto"]["healthcheck"]["test"])
@@ -324,3 +328,112 @@ def test_dashboard_uses_the_provisioned_data_source() -> None:
     }
     assert sources == {json.dumps({"type": "influxdb", "uid": uid}, sort_keys=True)}
     assert COMPOSE_FILE.exists()
+
+
+# -- what the stack keeps, what it may use, who watches it -----------------------------------
+
+PINNED = re.compile(r"^[\w./-]+:v?\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?$")
+# Container paths whose content must outlive the container (and `docker compose down`).
+PERSISTENT = {
+    "mosquitto": {"/mosquitto/data"},
+    "influxdb": {"/var/lib/influxdb2", "/etc/influxdb2"},
+    "hub": {"/data", "/registry"},
+    "registry": {"/registry"},
+    "sim-backfill": {"/registry"},
+    "grafana": {"/var/lib/grafana"},
+    "prometheus": {"/prometheus"},
+}
+PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
+PROMETHEUS_DATASOURCE = DATASOURCE.parent / "prometheus.yml"
+
+
+def memory_bytes(value: str | int) -> int:
+    text = str(value).lower()
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text.rstrip("b"))
+
+
+def test_every_service_has_a_pinned_image_and_a_memory_limit(config: dict[str, Any]) -> None:
+    for name, service in config["services"].items():
+        image = service["image"]
+        if "build" in service:
+            assert image == "cityhub:local", name  # built here from the pinned Dockerfile
+        else:
+            assert PINNED.match(image), f"{name}: image {image!r} is not pinned to a version"
+        limit = service.get("mem_limit") or service.get("deploy", {}).get("resources", {}).get(
+            "limits", {}
+        ).get("memory")
+        assert limit, f"{name} has no memory limit"
+        assert 32 << 20 <= memory_bytes(limit) <= 4 << 30, f"{name}: {limit}"
+    grafana_major = int(config["services"]["grafana"]["image"].split(":")[1].split(".")[0])
+    assert grafana_major >= 12  # a current release
+
+
+def test_every_persistent_path_is_a_named_volume(config: dict[str, Any]) -> None:
+    for name, paths in PERSISTENT.items():
+        found = mounts(config, name)
+        for path in paths:
+            assert path in found, f"{name}: {path} is not mounted (an anonymous volume at best)"
+            kind, source, read_only = found[path]
+            assert kind == "volume" and source in config["volumes"], f"{name}: {path}"
+            assert not read_only or name not in ("hub", "registry")
+    hub = service_environment(config, "hub")
+    assert hub["CITYHUB_DATA_DIR"] in PERSISTENT["hub"]
+    assert Path(hub["CITYHUB_INGEST__REGISTRY_FILE"]).parent == Path("/registry")
+    assert "CITYHUB_STORE__SPOOL_NAME" not in hub  # each replica: its container's host name
+    # Every VOLUME the hub's image declares is covered by a named volume.
+    for declared in re.findall(r"^VOLUME \[?\"?([^\"\]\s]+)", DOCKERFILE.read_text(), re.M):
+        assert declared in PERSISTENT["hub"], declared
+
+
+def test_one_shots_never_overwrite_and_backfill_once(config: dict[str, Any]) -> None:
+    services = config["services"]
+    registry = command_options(services["registry"]["command"])
+    assert "--registry-add-missing" in registry
+    backfill = command_options(services["sim-backfill"]["command"])
+    marker = Path(backfill["--backfill-marker"])
+    assert str(marker.parent) in mounts(config, "sim-backfill")
+    assert mounts(config, "sim-backfill")[str(marker.parent)][0] == "volume"
+
+
+def test_the_broker_queue_is_bounded_below_its_memory_limit(config: dict[str, Any]) -> None:
+    queued_bytes = int(broker_setting("max_queued_bytes"))
+    assert 0 < queued_bytes <= 1 << 30
+    assert int(broker_setting("max_queued_messages")) > 0
+    heap = int(broker_setting("memory_limit"))
+    assert queued_bytes <= heap < memory_bytes(config["services"]["mosquitto"]["mem_limit"])
+    session_expiry = service_environment(config, "hub").get("CITYHUB_MQTT__SESSION_EXPIRY_S")
+    assert session_expiry is None or int(session_expiry) <= 7 * 86400
+
+
+def test_prometheus_scrapes_the_services_that_exist(config: dict[str, Any]) -> None:
+    services = config["services"]
+    prometheus = services["prometheus"]
+    config_path = next(
+        arg.split("=", 1)[1] for arg in prometheus["command"] if arg.startswith("--config.file=")
+    )
+    assert mounts(config, "prometheus")[config_path][1] == str(PROMETHEUS_CONFIG)
+    scrape = yaml.safe_load(PROMETHEUS_CONFIG.read_text())["scrape_configs"]
+    jobs = {job["job_name"]: job for job in scrape}
+    assert set(jobs) == {"hub", "mosquitto", "influxdb"}
+    # The hubs: every replica of the service, on the port its API listens on.
+    [hub_dns] = jobs["hub"]["dns_sd_configs"]
+    assert hub_dns["names"] == ["hub"] and hub_dns["type"] == "A"
+    assert hub_dns["port"] == int(service_environment(config, "hub")["CITYHUB_API__PORT"])
+    assert jobs["hub"]["metrics_path"] == "/metrics"
+    for job in ("mosquitto", "influxdb"):
+        for target in jobs[job]["static_configs"][0]["targets"]:
+            host, port = target.split(":")
+            assert host in services, f"{job}: {host} is not a service"
+    influx_host, influx_port = url_host_port(
+        service_environment(config, "hub")["CITYHUB_STORE__INFLUX_URL"]
+    )
+    assert jobs["influxdb"]["static_configs"][0]["targets"] == [f"{influx_host}:{influx_port}"]
+    exporter = service_environment(config, "mosquitto-exporter")
+    assert exporter["BROKER_ENDPOINT"] == f"tcp://mosquitto:{broker_listener_port()}"
+    assert exporter["MQTT_USER"] in acl_sections()
+    assert acl_sections()[exporter["MQTT_USER"]] == {"read": {"$SYS/#"}}
+    # Grafana reads this Prometheus.
+    [source] = yaml.safe_load(PROMETHEUS_DATASOURCE.read_text())["datasources"]
+    host, port = url_host_port(source["url"])
+    assert host == "prometheus" and port in published_targets(config, "prometheus")

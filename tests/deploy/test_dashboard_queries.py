@@ -36,6 +36,7 @@ from tests.servers_influx import (
     RunningServer,
     ServerMissing,
     start_influxd,
+    start_victoria_metrics,
     stop_server,
 )
 
@@ -290,3 +291,122 @@ def test_the_queries_see_the_values_written(influxd: RunningServer, city: tuple[
         assert [round(v, 1) for _, v in block["values"] if v is not None] == [48.6]
     table = run("Connector status[A]")
     assert {block["tags"]["device"] for block in table} == {"CP-0001", "CP-0002"}
+
+
+# -- the alert rules and the hub-health dashboard ------------------------------------------
+
+ALERTS = DATASOURCE.parents[1] / "alerting" / "cityhub.yml"
+HUB_DASHBOARD = DASHBOARD.parent / "hub-health.json"
+
+
+def alert_queries(datasource_uid: str) -> dict[str, list[str]]:
+    """Rule title → the queries it sends to the data source ``datasource_uid``."""
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    found: dict[str, list[str]] = {}
+    for rule in (rule for group in groups for rule in group["rules"]):
+        for step in rule["data"]:
+            if step["datasourceUid"] == datasource_uid:
+                model = step["model"]
+                found.setdefault(rule["title"], []).append(model.get("query") or model["expr"])
+    return found
+
+
+def test_the_alert_rules_are_the_ones_promised_and_well_formed() -> None:
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    titles = " | ".join(rule["title"] for rule in rules)
+    for words in ("Faulted for more than 5 minutes", "silent", "Dead letters", "spool growing"):
+        assert words in titles, words
+    sources = {
+        source["uid"]
+        for path in DATASOURCE.parent.glob("*.yml")
+        for source in yaml.safe_load(path.read_text())["datasources"]
+    }
+    for rule in rules:
+        refs = [step["refId"] for step in rule["data"]]
+        assert rule["condition"] in refs and len(set(refs)) == len(refs), rule["title"]
+        for step in rule["data"]:
+            assert step["datasourceUid"] in sources | {"__expr__"}, rule["title"]
+            expression = step["model"].get("expression", "")
+            for ref in re.findall(r"\$?([A-Z])\b", expression):
+                assert ref in refs, f"{rule['title']}: {expression} names an unknown query"
+
+
+def test_every_influxql_alert_query_runs_and_counts_what_it_says(
+    influxd: RunningServer,
+    city: tuple[int, int],
+) -> None:
+    queries = alert_queries("cityhub-influxdb")
+    assert len(queries) >= 3
+    for statements in queries.values():
+        for statement in statements:
+            grafana_query(influxd, statement)  # runs without an InfluxQL error
+    # One connector (CP-0002/1) reports Faulted, for 10 minutes by now.
+    [faulted] = queries["Charger connector Faulted for more than 5 minutes"]
+    [series] = grafana_query(influxd, faulted)
+    assert series["values"][0][1] == 1
+    # Both meters reported in the last day; their last reading is 15 minutes old or more.
+    seen_today, seen_recently = queries[
+        "Building meters silent longer than their stale threshold (15 min)"
+    ]
+    assert grafana_query(influxd, seen_today)[0]["values"][0][1] == 2
+    recent = grafana_query(influxd, seen_recently)
+    assert not recent or recent[0]["values"][0][1] < 2
+
+
+def prometheus_expressions() -> list[str]:
+    dashboard = json.loads(HUB_DASHBOARD.read_text())
+    expressions = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    return expressions + [e for q in alert_queries("cityhub-prometheus").values() for e in q]
+
+
+def test_the_hub_health_dashboard_covers_what_operators_watch() -> None:
+    text = " ".join(prometheus_expressions())
+    for metric in (
+        "cityhub_messages_total",
+        "cityhub_points_written_total",
+        "cityhub_dead_letters_total",
+        "cityhub_spool_pending_bytes",
+        "cityhub_batch_seconds_bucket",
+        "broker_store_messages_bytes",
+    ):
+        assert metric in text, metric
+    uid = yaml.safe_load((DATASOURCE.parent / "prometheus.yml").read_text())["datasources"][0]
+    dashboard = json.loads(HUB_DASHBOARD.read_text())
+    for panel in dashboard["panels"]:
+        assert panel["datasource"] == {"type": "prometheus", "uid": uid["uid"]}
+
+
+def test_every_prometheus_query_parses_and_names_metrics_the_hub_exports(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Each PromQL expression is parsed by a real PromQL engine (VictoriaMetrics, whose
+    MetricsQL accepts PromQL); each ``cityhub_*`` metric it names is one the hub exports."""
+    from prometheus_client import generate_latest
+
+    from hub.metrics import HubMetrics
+
+    exported = generate_latest(HubMetrics().registry).decode()
+    names = set(re.findall(r"^# TYPE (\w+) (\w+)", exported, flags=re.MULTILINE))
+    known = {name for name, _ in names}
+    known |= {f"{name}_total" for name, kind in names if kind == "counter"}
+    known |= {
+        f"{name}_{part}"
+        for name, kind in names
+        if kind == "histogram"
+        for part in ("bucket", "sum", "count")
+    }
+    try:
+        server = start_victoria_metrics(tmp_path_factory.mktemp("promql"))
+    except ServerMissing as missing:
+        pytest.skip(str(missing))
+    try:
+        for expression in prometheus_expressions():
+            for metric in re.findall(r"\b(cityhub_\w+)", expression):
+                assert metric in known, f"{expression}: the hub exports no {metric}"
+            statement = expression.replace("$__rate_interval", "1m")
+            query = urllib.parse.urlencode({"query": statement})
+            with urllib.request.urlopen(f"{server.url}/api/v1/query?{query}", timeout=10) as answer:
+                assert json.loads(answer.read())["status"] == "success", statement
+    finally:
+        stop_server(server)

@@ -41,6 +41,7 @@ import pytest
 
 from hub.broker import Mosquitto, free_port
 from hub.devices import DeviceRegistry
+from simulators.transit.motion import SERVICE_END_S, SERVICE_START_S
 from tests.conftest import HubProcess
 from tests.deploy.stack import (
     DOCKERFILE,
@@ -76,8 +77,11 @@ def local_command(command: list[str], broker: Mosquitto, tmp_path: Path) -> list
             value = "127.0.0.1"
         elif flag == "--port":
             value = str(broker.port)
-        elif flag == "--registry":
+        elif flag in ("--registry", "--backfill-marker"):
             value = str(tmp_path / value.lstrip("/"))
+        assert not value.startswith("/") or value.startswith(str(tmp_path)), (
+            f"{flag} {value}: a container path this test does not map"
+        )
         mapped += [flag, value] if value else [flag]
     return [command[0], *mapped]
 
@@ -141,6 +145,19 @@ def run_health_checks(config: dict[str, Any], port: int) -> None:
     assert done.returncode != 0
 
 
+def backfill_reaching_bus_service(now_s: float) -> str:
+    """A backfill of 20 minutes, longer at night so that it reaches the buses' service hours.
+
+    The simulated buses run from SERVICE_START_S to SERVICE_END_S (the compose city is on UTC);
+    a 20-minute backfill at 01:00 would publish no bus position at all.
+    """
+    day_s = int(now_s) % 86_400
+    if SERVICE_START_S + 20 * 60 <= day_s <= SERVICE_END_S:
+        return "20m"
+    since_service_end_s = (day_s - SERVICE_END_S) % 86_400
+    return f"{since_service_end_s // 60 + 20}m"
+
+
 @pytest.mark.parametrize("shared_group", ["", "cityhub"], ids=["one-hub", "scaled"])
 def test_hub_runs_on_the_compose_environment_and_stores_the_simulated_city(
     shared_group: str,
@@ -186,9 +203,9 @@ def test_hub_runs_on_the_compose_environment_and_stores_the_simulated_city(
         run_health_checks(config, hub.port)
         subscription = "$share/cityhub/senml/+" if shared_group else "senml/+"
         assert subscription in hub.log(), hub.log()
-        # 3. The backfill one-shot's command, with 20 minutes of history instead of a week.
+        # 3. The backfill one-shot's command, with minutes of history instead of a week.
         command = local_command(services["sim-backfill"]["command"], compose_broker, tmp_path)
-        command[command.index("--backfill") + 1] = "20m"
+        command[command.index("--backfill") + 1] = backfill_reaching_bus_service(time.time())
         backfill = run_simulator(command, service_environment(config, "sim-backfill"), 60)
         assert backfill.returncode == 0, backfill.stderr
         published = re.search(r"published (\d+) backfill", backfill.stderr)
