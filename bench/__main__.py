@@ -9,6 +9,7 @@ Stages (all by default; ``--only drain,live,query,profile``):
 - live     fixed publish rates; publish → visible through the API latency, hub CPU and RSS
 - query    the API over 10M stored points (1M with --quick): p50/p99 per endpoint
 - profile  py-spy on a draining hub, and cProfile on the pipeline alone
+- mapping  declarative mapping vs hand-written adapter: parse cost per message, same payloads
 
 Results go to bench/results/latest.json and latest.md; progress to stderr. No timing is
 ever asserted: the numbers are reported next to their baselines and the DESIGN.md targets.
@@ -29,7 +30,7 @@ from bench.machine import describe_machine
 from bench.report import render_markdown, write_report
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("drain", "live", "query", "profile")
+STAGES = ("drain", "live", "query", "profile", "mapping")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -79,6 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench.drain import run_drain
     from bench.live import run_live
+    from bench.mapping import run_mapping
     from bench.profile import run_profile
     from bench.query import run_query
 
@@ -110,6 +112,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 progress(f"query failed: {error}")
         if "profile" in args.stages:
             results["profile"] = run_profile(ctx, args.profile_messages)
+        if "mapping" in args.stages:
+            results["mapping"] = run_mapping(workdir / "mapping", 5_000 if args.quick else 20_000)
     finally:
         if owned:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -136,6 +136,20 @@ def _profile(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _mapping(rows: list[dict[str, Any]]) -> list[str]:
+    return [
+        "## Mapped vs hand-written adapters (parse cost per message, same payloads)",
+        "",
+        "| payload | adapter | µs per message | ratio to hand-written |",
+        "|---|---|---:|---:|",
+        *(
+            f"| {r['case']} | {r['adapter']} | {r['us_per_message']} | "
+            f"{r['ratio_to_hand_written']} |"
+            for r in rows
+        ),
+    ]
+
+
 def _targets(results: dict[str, Any]) -> list[str]:
     checks: list[tuple[str, str, bool | None]] = []
     drain = {r["key"]: r for r in results.get("drain", [])}
@@ -212,6 +226,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         _live(results["live"]) if "live" in results else [],
         _query(results["query"]) if "query" in results else [],
         _profile(results["profile"]) if "profile" in results else [],
+        _mapping(results["mapping"]) if "mapping" in results else [],
     ]
     for section in sections:
         if section:

@@ -26,7 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hub.broker import free_port
-from tests.servers_influx import RunningServer, influx_query, start_influxd, stop_server
+from hub.servers import RunningServer, influx_query, start_influxd, stop_server
 
 __all__ = [
     "API_KEY",
@@ -40,7 +40,10 @@ __all__ = [
 API_KEY = "bench-read-key-0123456789"
 SESSION_EXPIRY_S = 3600
 # What the hub subscribes to with every adapter installed (checked by the harness at start).
-HUB_FILTERS = ("gtfsrt/+/vehicle_positions", "ocpp/cp/+", "senml/+", "+/status/+", "tele/+/SENSOR")
+HUB_FILTERS = (
+    "gtfsrt/+/vehicle_positions", "ocpp/cp/+", "senml/+", "+/status/+", "tele/+/SENSOR",
+    "/hfp/v2/journey/ongoing/#",
+)  # fmt: skip
 
 
 def hub_client_id(client_id: str, shared_group: str | None) -> str:
@@ -83,7 +86,7 @@ def _http_get(url: str, timeout_s: float = 5.0, headers: dict[str, str] | None =
 
 class Influxd:
     """The Debian ``influxd`` (1.x) on free loopback ports, HTTP only, database created: the
-    test suite's launcher (``tests/servers_influx.py``), so both run the same server."""
+    test suite's launcher (``hub/servers.py``), so both run the same server."""
 
     def __init__(self, workdir: Path, database: str = "cityhub") -> None:
         self.workdir = workdir

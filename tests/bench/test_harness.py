@@ -71,3 +71,16 @@ def test_a_tiny_drain_produces_a_well_formed_report(tmp_path: Path) -> None:
     markdown = (results_dir / "latest.md").read_text()
     assert "| (b) | bare paho-mqtt" in markdown
     assert "| (c) | hub → DuckDB" in markdown
+
+
+def test_the_mapping_bench_compares_adapters_that_give_the_same_points(tmp_path: Path) -> None:
+    from bench.mapping import CASES, build_pairs, run_mapping
+
+    pairs = build_pairs(tmp_path / "pairs")  # raises unless every contender's points agree
+    assert [len(contenders) for *_, contenders in pairs] == [3] * len(CASES)
+    for _, topic, payload, contenders in pairs:
+        points = [adapter.parse(topic, payload) for _, adapter in contenders]
+        assert points[0] and points[1] == points[0] == points[2]
+    rows = run_mapping(tmp_path / "run", messages=50, rounds=1)
+    assert [r["ratio_to_hand_written"] for r in rows[::3]] == [1.0] * len(CASES)
+    assert all(r["us_per_message"] > 0 for r in rows)
