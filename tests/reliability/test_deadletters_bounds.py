@@ -83,3 +83,27 @@ def test_a_log_written_before_the_bounds_is_read_and_bounded(tmp_path: Path) -> 
     assert old.payload_bytes == 10_000
     assert len(old.payload) == 4096
     assert log.bytes >= 10_000
+
+
+def test_a_failed_trim_keeps_the_committed_letters_once(tmp_path: Path) -> None:
+    # A DELETE needs journal space too: on a full disk the trim after a commit fails. The
+    # letters are committed by then; raising would make the pipeline append them again.
+    path = tmp_path / "dl.sqlite"
+    log = DeadLetterLog(path, keep_bytes=4096, max_bytes=1 << 20)
+    refuse = sqlite3.connect(path)
+    refuse.execute(
+        "CREATE TRIGGER refuse_delete BEFORE DELETE ON dead_letters "
+        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    refuse.commit()
+    for start in range(0, 600, 100):  # 2.4 MiB of letters: over the bound, trims refused
+        log.append([letter(i, 4096) for i in range(start, start + 100)])
+    assert sum(log.counts().values()) == 600, "a letter lost or stored twice"
+    assert log.bytes > 1 << 20
+
+    refuse.execute("DROP TRIGGER refuse_delete")
+    refuse.commit()
+    refuse.close()
+    log.append([letter(600, 4096)])  # space is back: the next append enforces the bound
+    assert log.bytes <= 1 << 20
+    assert 0 < sum(log.counts().values()) < 601
