@@ -12,7 +12,8 @@ Anyone allowed to publish could otherwise turn the log into a disk-filler (2,000
 (enough to see what a device sent; the hash identifies the whole), and the log is bounded in
 total size (``max_bytes``, counted as kept payload + topic + detail + a row overhead) and age
 (``max_age_s``). The oldest go first, and every drop is reported per reason (``on_dropped``,
-the hub's ``cityhub_dead_letters_dropped_total``).
+the hub's ``cityhub_dead_letters_dropped_total``). A trim the disk refuses is reported too
+(``on_trim_failed``, the hub's ``cityhub_store_errors_total{part="deadletters"}``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class DeadLetterLog:
         max_bytes: int = 256 << 20,
         max_age_s: float = 30 * 86400,
         on_dropped: Callable[[Counter[str]], None] | None = None,
+        on_trim_failed: Callable[[sqlite3.Error], None] | None = None,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
@@ -86,6 +88,7 @@ class DeadLetterLog:
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
         self._on_dropped = on_dropped
+        self._on_trim_failed = on_trim_failed
         self._lock = threading.Lock()
         self._con = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._con.execute("PRAGMA journal_mode=WAL")
@@ -158,6 +161,8 @@ class DeadLetterLog:
                     dropped += self._drop_older_than(time.time_ns() - int(self.max_age_s * 1e9))
             except sqlite3.Error as error:
                 log.warning("dead letters kept, trimming the log failed (retried later): %s", error)
+                if self._on_trim_failed:
+                    self._on_trim_failed(error)
         if dropped and self._on_dropped:
             self._on_dropped(dropped)
 

@@ -70,6 +70,7 @@ class Hub:
             max_bytes=ingest.deadletter_max_bytes,
             max_age_s=ingest.deadletter_max_age_s,
             on_dropped=self._dead_letters_dropped,
+            on_trim_failed=lambda _: self.metrics.store_errors.labels("deadletters").inc(),
         )
         self.store = open_store(settings, self._dead_letter_refused)
         self.adopter: SpoolAdopter | None = None

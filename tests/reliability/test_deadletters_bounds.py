@@ -89,7 +89,8 @@ def test_a_failed_trim_keeps_the_committed_letters_once(tmp_path: Path) -> None:
     # A DELETE needs journal space too: on a full disk the trim after a commit fails. The
     # letters are committed by then; raising would make the pipeline append them again.
     path = tmp_path / "dl.sqlite"
-    log = DeadLetterLog(path, keep_bytes=4096, max_bytes=1 << 20)
+    failures: list[sqlite3.Error] = []
+    log = DeadLetterLog(path, keep_bytes=4096, max_bytes=1 << 20, on_trim_failed=failures.append)
     refuse = sqlite3.connect(path)
     refuse.execute(
         "CREATE TRIGGER refuse_delete BEFORE DELETE ON dead_letters "
@@ -100,6 +101,7 @@ def test_a_failed_trim_keeps_the_committed_letters_once(tmp_path: Path) -> None:
         log.append([letter(i, 4096) for i in range(start, start + 100)])
     assert sum(log.counts().values()) == 600, "a letter lost or stored twice"
     assert log.bytes > 1 << 20
+    assert failures and "disk is full" in str(failures[0]), "the refused trim went unreported"
 
     refuse.execute("DROP TRIGGER refuse_delete")
     refuse.commit()
