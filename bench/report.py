@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.peers.report import render_peers
+
 __all__ = ["render_markdown", "write_report"]
 
 TARGETS = {
@@ -227,6 +229,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         _query(results["query"]) if "query" in results else [],
         _profile(results["profile"]) if "profile" in results else [],
         _mapping(results["mapping"]) if "mapping" in results else [],
+        render_peers(results["peers"]) if "peers" in results else [],
     ]
     for section in sections:
         if section:
