@@ -17,30 +17,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import psutil
-
 from hub.servers import RunningServer, start_victoria_metrics, stop_server
 
-__all__ = ["Sink", "process_tree_cpu_s"]
+__all__ = ["Sink"]
 
 _ROWS = re.compile(r'^vm_rows_inserted_total\{type="influx"\} (\d+)$', re.MULTILINE)
-
-
-def process_tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of ``pid`` and its live descendants so far."""
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            continue
-    return total
 
 
 class Sink:

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import Context, progress
+from bench.cputime import process_tree_cpu_s
 from bench.peers.contenders import CONTENDERS, FIELDS_PER_MESSAGE, Contender, installed
-from bench.peers.sink import Sink, process_tree_cpu_s
+from bench.peers.sink import Sink
 from bench.wire import RawPublisher
 from bench.workload import MARKER_DEVICE, Message, Workload
 
