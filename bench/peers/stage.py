@@ -17,6 +17,7 @@ every half second until a row of it reaches the sink; probes are left out of the
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from bench.context import Context, progress
 from bench.cputime import process_tree_cpu_s
 from bench.peers.contenders import CONTENDERS, FIELDS_PER_MESSAGE, Contender, installed
+from bench.peers.report import summarize
 from bench.peers.sink import Sink
 from bench.wire import RawPublisher
 from bench.workload import MARKER_DEVICE, Message, Workload
@@ -66,10 +68,12 @@ def _wait_ready(contender: Contender, publisher: RawPublisher, sink: Sink) -> in
         sequence += 1
         publisher.send(publisher.encode([_probe(sequence)]))
         time.sleep(0.5)
-    rows = -1
-    while rows != (rows := sink.rows_inserted()):  # the probes still on their way
+    rows = sink.rows_inserted()
+    while True:  # until the probes still on their way have arrived
         time.sleep(1.0)
-    return rows
+        settled, rows = rows, sink.rows_inserted()
+        if rows == settled:
+            return rows
 
 
 def _count_stored(sink: Sink, expected: int) -> int:
@@ -136,8 +140,6 @@ def measure_peer(ctx: Context, key: str, messages: list[Message]) -> Result:
 
 def run_peers(ctx: Context, count: int, keys: list[str] | None = None) -> Result:
     """Every contender in turn on the same ``count`` SenML messages; rates and ratios."""
-    from bench.peers.report import summarize
-
     problem = installed()
     if problem and _install():  # the peers' set-up is part of the bench's own
         problem = installed()
@@ -164,8 +166,6 @@ def run_peers(ctx: Context, count: int, keys: list[str] | None = None) -> Result
 
 def _install() -> bool:
     """Run ``bench/peers/install.sh`` (npm and PyPI); True when it succeeded."""
-    import subprocess
-
     script = Path(__file__).resolve().parent / "install.sh"
     progress(f"peers: installing with {script}")
     return subprocess.run(["bash", str(script)], check=False).returncode == 0
