@@ -112,8 +112,10 @@ def measured_from_drain(rows: list[dict[str, Any]]) -> dict[str, float] | None:
         "broker_deliver_us": broker["deliver"] / messages * 1e6,
         "store_us": influx["store_cpu_s"] / messages * 1e6,
     }
-    if "cpu_us_per_message" in by_key.get("c", {}):
-        measured["hub_duckdb_us"] = by_key["c"]["cpu_us_per_message"]
+    optional = {"c": "hub_duckdb_us", "e": "two_hubs_us", "e2": "two_hubs_duckdb_us"}
+    for key, name in optional.items():
+        if "cpu_us_per_message" in by_key.get(key, {}):
+            measured[name] = by_key[key]["cpu_us_per_message"]
     return measured
 
 
@@ -139,6 +141,23 @@ def render_capacity(rows: list[dict[str, Any]]) -> list[str]:
         f"{1e6 / broker_us:,.0f} msg/s. InfluxDB 1.6: {measured['store_us']:.0f} µs/msg "
         f"({1e6 / measured['store_us']:,.0f} msg/s per core).",
         "",
+        *(
+            [
+                f"Two hubs on a shared subscription spent {measured['two_hubs_us']:.0f} µs/msg "
+                f"together into one InfluxDB (one hub: {measured['hub_us']:.0f})"
+                + (
+                    f", {measured['two_hubs_duckdb_us']:.0f} into a DuckDB file each "
+                    f"(one hub: {measured['hub_duckdb_us']:.0f})"
+                    if "two_hubs_duckdb_us" in measured and "hub_duckdb_us" in measured
+                    else ""
+                )
+                + ": a second hub adds no work per message, so N hubs on N free cores drain "
+                "N times as fast as one.",
+                "",
+            ]
+            if "two_hubs_us" in measured
+            else []
+        ),
         f"So one Mosquitto thread keeps about {measured['hub_us'] / broker_us:,.0f} hub cores "
         f"busy, and one InfluxDB core about {measured['hub_us'] / measured['store_us']:,.1f}: "
         "up to there, hubs on a shared subscription scale with the cores given to them.",

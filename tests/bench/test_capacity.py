@@ -31,13 +31,15 @@ def test_the_model_reads_its_inputs_from_the_drain_rows() -> None:
         {"key": "c", "status": "ok", "messages": 100_000, "cpu_us_per_message": 90.0},
         {"key": "d", "status": "ok", "messages": 100_000, "cpu_us_per_message": 110.0,
          "broker_cpu_s": {"receive": 0.4, "deliver": 0.5}, "store_cpu_s": 2.0},
+        {"key": "e", "status": "ok", "messages": 100_000, "cpu_us_per_message": 112.0},
     ]  # fmt: skip
     measured = measured_from_drain(rows)
     assert measured == pytest.approx(
         {"hub_us": 110.0, "broker_receive_us": 4.0, "broker_deliver_us": 5.0, "store_us": 20.0,
-         "hub_duckdb_us": 90.0}
+         "hub_duckdb_us": 90.0, "two_hubs_us": 112.0}
     )  # fmt: skip
     text = "\n".join(render_capacity(rows))
     assert "one broker thread at 111,111 msg/s" in text
+    assert "Two hubs on a shared subscription spent 112 µs/msg together" in text
     assert "| typical | 60 s, 30 s, 10 s | 2,133 | 4,267 | 1 | 1 | 1 |" in text
     assert measured_from_drain([{"key": "d", "status": "failed"}]) is None
