@@ -51,7 +51,9 @@ def render_peers(result: dict[str, Any]) -> list[str]:
         "",
         "Each on a fresh Mosquitto (project config) and a fresh VictoriaMetrics; subscribed "
         "first, then the burst published; clock from the first PUBLISH to the last row "
-        "accepted by the sink. Stored = messages whose points the sink holds afterwards.",
+        "accepted by the sink (its row counter ticks once a second: the last second is "
+        "interpolated at the rate before it). Stored = messages whose points the sink holds "
+        "afterwards.",
         "",
         "| contender | seconds | msg/s | hub ÷ this | stored | CPU µs/msg: bridge "
         "| broker | sink | notes |",
@@ -62,6 +64,8 @@ def render_peers(result: dict[str, Any]) -> list[str]:
         notes = row.get("note", "") if row["status"] == "failed" else ""
         if row.get("lost_messages"):
             notes = f"**lost {row['lost_messages']:,} of {row['messages']:,}**"
+        elif row.get("seconds_at_most"):
+            notes = f"end seen on the sink's tick at {row['seconds_at_most']:.2f} s"
         lines.append(
             f"| {row['contender']} | {_fmt(row.get('seconds'), 2)} | {_fmt(row.get('rate'))} "
             f"| {_fmt(row.get('hub_ratio'), 2)} | {_fmt(row.get('stored_messages'))} "

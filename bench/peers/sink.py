@@ -3,8 +3,9 @@
 Two ways to count what arrived, for two purposes:
 
 - ``rows_inserted()`` reads VictoriaMetrics' own counter of line-protocol rows (one per field
-  value) from ``/metrics``: it moves the moment a write is accepted, so it is the clock's end
-  signal, cheap enough to poll at 10 Hz;
+  value) from ``/metrics``: the clock's end signal, cheap enough to poll at 10 Hz, but
+  refreshed only about once a second (measured: a write shows up on the next tick), which
+  :func:`bench.peers.stage.finish_time` allows for;
 - ``count_samples()`` asks the storage itself (``count_over_time`` over every sample of one
   metric): the proof that the points are stored and readable, taken once at the end.
 """

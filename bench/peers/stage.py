@@ -5,10 +5,11 @@ a clean session and a random client id, so nothing can be queued for it before i
 Every contender is therefore started and subscribed first; then the messages are published
 QoS 1 as fast as the raw publisher goes (the broker queues what the bridge has not taken:
 the project's config has no queue limit), and the clock runs from the first PUBLISH until the
-sink has accepted every expected row (four field values per message). A bridge that stops
-short is waited for until it makes no progress for ``STALL_S``, then reported with what it
-stored. At the end the sink is asked how many messages' points it holds (``power_w``
-samples), which is the proof, not the counter.
+sink has accepted every expected row (four field values per message; :func:`finish_time` says
+how the counter's one-second tick is read). A bridge that stops short is waited for until it
+makes no progress for ``STALL_S``, then reported with what it stored. At the end the sink
+is asked how many messages' points it holds (``power_w`` samples), which is the proof, not
+the counter.
 
 Readiness is the same for all: a probe pack (device ``bench-marker``, time now) is published
 every half second until a row of it reaches the sink; probes are left out of the count.
@@ -30,7 +31,7 @@ from bench.peers.sink import Sink
 from bench.wire import RawPublisher
 from bench.workload import MARKER_DEVICE, Message, Workload
 
-__all__ = ["measure_peer", "peer_messages", "run_peers"]
+__all__ = ["finish_time", "measure_peer", "peer_messages", "run_peers"]
 
 POLL_S = 0.1
 STALL_S = 20.0
@@ -69,11 +70,29 @@ def _wait_ready(contender: Contender, publisher: RawPublisher, sink: Sink) -> in
         publisher.send(publisher.encode([_probe(sequence)]))
         time.sleep(0.5)
     rows = sink.rows_inserted()
-    while True:  # until the probes still on their way have arrived
-        time.sleep(1.0)
+    while True:  # until the probes still on their way have arrived (a tick is about 1 s)
+        time.sleep(1.5)
         settled, rows = rows, sink.rows_inserted()
         if rows == settled:
             return rows
+
+
+def finish_time(ticks: list[tuple[float, int]], target: int) -> float:
+    """When the sink's row count reached ``target``, from ``ticks``: (time first seen, rows)
+    at the start and at every change of VictoriaMetrics' counter.
+
+    The counter moves only about once a second (the ``/metrics`` figures are refreshed on a
+    tick), so the tick that shows the end can come up to a second after it: the last stretch
+    is interpolated at the rate of the tick before (``target`` at the same speed), which is
+    never later than the tick itself. With no full tick before the end there is nothing to
+    interpolate from, and the tick's time is the answer (an upper bound). A stalled run
+    (never reached ``target``) ends at its last change."""
+    end_time, end_rows = ticks[-1]
+    if end_rows < target or len(ticks) < 3:
+        return end_time
+    (earlier_time, earlier_rows), (last_time, last_rows) = ticks[-3], ticks[-2]
+    rate = (last_rows - earlier_rows) / (last_time - earlier_time)
+    return min(end_time, last_time + (target - last_rows) / rate)
 
 
 def _count_stored(sink: Sink, expected: int) -> int:
@@ -107,17 +126,18 @@ def measure_peer(ctx: Context, key: str, messages: list[Message]) -> Result:
                 started = time.perf_counter()
                 publisher.send(packets)
                 published_s = time.perf_counter() - started
-                rows, last_rows, last_change = baseline, baseline, time.perf_counter()
+                ticks = [(started, baseline)]  # (first seen, rows) each time the count moves
+                rows = baseline
                 while rows < target:
                     time.sleep(POLL_S)
                     rows = sink.rows_inserted()
                     now = time.perf_counter()
-                    if rows != last_rows:
-                        last_rows, last_change = rows, now
-                    elif now - last_change > STALL_S:
+                    if rows != ticks[-1][1]:
+                        ticks.append((now, rows))
+                    elif now - ticks[-1][0] > STALL_S:
                         break
                     contender.check_alive()
-                ended = last_change if rows < target else time.perf_counter()
+                ended = finish_time(ticks, target)
                 cpu = {n: round(process_tree_cpu_s(p) - cpu_before[n], 3) for n, p in pids.items()}
                 publisher.wait_acked()
             finally:
@@ -129,6 +149,7 @@ def measure_peer(ctx: Context, key: str, messages: list[Message]) -> Result:
     seconds = ended - started
     return {
         "seconds": round(seconds, 3),
+        "seconds_at_most": round(ticks[-1][0] - started, 3),  # the tick that showed the end
         "publish_seconds": round(published_s, 3),
         "rows": rows - baseline,
         "expected_rows": FIELDS_PER_MESSAGE * count,

@@ -15,6 +15,7 @@ import yaml
 from adapters.senml import SenMLAdapter
 from bench.peers.flow import FLOW_FILE, FUNCTION_FILE, render_flow
 from bench.peers.report import render_peers, summarize
+from bench.peers.stage import finish_time
 from bench.workload import Workload
 from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
@@ -101,3 +102,13 @@ def test_the_report_gives_the_hub_s_ratio_to_each_peer_that_stored_everything() 
     markdown = "\n".join(render_peers({"status": "ok", "messages": 1000, "rows": rows}))
     assert "| Node-RED | 0.40 | 2,500 | 4.00 | 1,000 | 300.0 |" in markdown
     assert "**lost 10 of 1,000**" in markdown
+
+
+def test_the_end_is_interpolated_inside_the_sink_s_last_tick_and_never_after_it() -> None:
+    # 1,000 rows a second, ticks seen at 1.0 s and 2.0 s; the 2,500th row came at 2.5 s,
+    # the tick that shows it at 3.0 s
+    ticks = [(0.0, 0), (1.0, 1000), (2.0, 2000), (3.0, 2600)]
+    assert finish_time(ticks, 2500) == pytest.approx(2.5)
+    assert finish_time([(0.0, 0), (1.0, 100), (2.0, 2000)], 2000) == 2.0  # capped at the tick
+    assert finish_time([(0.0, 0), (0.8, 5000)], 5000) == 0.8  # nothing to interpolate from
+    assert finish_time([(0.0, 0), (1.0, 1000), (2.0, 1500)], 4000) == 2.0  # stalled
