@@ -1,6 +1,6 @@
 """``python -m bench``: the benchmark harness (``make bench``).
 
-Stages (all by default; ``--only drain,live,query,profile``):
+Stages (all by default; ``--only drain,live,query,profile,mapping,peers``):
 
 - drain    preloaded persistent session drained by (a) mosquitto_sub, (b) a bare paho client,
            (c) the hub into DuckDB, (d) the hub into InfluxDB 1.x, (e) two hubs on a shared
@@ -10,6 +10,8 @@ Stages (all by default; ``--only drain,live,query,profile``):
 - query    the API over 10M stored points (1M with --quick): p50/p99 per endpoint
 - profile  py-spy on a draining hub, and cProfile on the pipeline alone
 - mapping  declarative mapping vs hand-written adapter: parse cost per message, same payloads
+- peers    the hub, Node-RED and mqtt2influxdb on the same SenML stream into one kind of sink
+           (VictoriaMetrics); installs the peers first (bench/peers/install.sh: npm, PyPI)
 
 Results go to bench/results/latest.json and latest.md; progress to stderr. No timing is
 ever asserted: the numbers are reported next to their baselines and the DESIGN.md targets.
@@ -30,7 +32,7 @@ from bench.machine import describe_machine
 from bench.report import render_markdown, write_report
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("drain", "live", "query", "profile", "mapping")
+STAGES = ("drain", "live", "query", "profile", "mapping", "peers")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,6 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--consumers", default="a,b,c,d,e,e2", help="drain: consumers to measure (a,b,c,d,e,e2)"
+    )
+    parser.add_argument(
+        "--peer-messages", type=int, help="peers: SenML messages (default 50k, quick 5k)"
     )
     parser.add_argument("--rates", help="live: msg/s, comma-separated (default 1000,5000,10000)")
     parser.add_argument("--live-seconds", type=float, help="live: seconds per rate (30, quick 10)")
@@ -73,6 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.query_repeats = args.query_repeats or (10 if args.quick else 20)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.profile_messages = args.profile_messages or args.messages
+    args.peer_messages = args.peer_messages or (5_000 if args.quick else 50_000)
     args.consumers = [c.strip() for c in args.consumers.split(",") if c.strip()]
     return args
 
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench.drain import run_drain
     from bench.live import run_live
     from bench.mapping import run_mapping
+    from bench.peers import run_peers
     from bench.profile import run_profile
     from bench.query import run_query
 
@@ -114,6 +121,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results["profile"] = run_profile(ctx, args.profile_messages)
         if "mapping" in args.stages:
             results["mapping"] = run_mapping(workdir / "mapping", 5_000 if args.quick else 20_000)
+        if "peers" in args.stages:
+            results["peers"] = run_peers(ctx, args.peer_messages)
     finally:
         if owned:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -28,6 +28,7 @@ from typing import Any
 import psutil
 
 from bench.context import Context, preload, progress
+from bench.cputime import process_tree_cpu_s
 from bench.services import HUB_FILTERS, HubRunner, Influxd, create_session, hub_client_id
 
 __all__ = ["CONSUMERS", "run_drain"]
@@ -137,6 +138,7 @@ def drive_hubs(
         deadline = time.monotonic() + _timeout_s(count)
         acked_at = stored_at = None
         totals: dict[str, float] = {}
+        first: tuple[float, float] | None = None  # (CPU s of all hub processes, messages)
         while True:
             now = time.time()
             per_hub = [hub.metrics() for hub in hubs]
@@ -144,6 +146,8 @@ def drive_hubs(
                 key: sum(m.get(key, 0.0) for m in per_hub)
                 for key in ("cityhub_messages", "cityhub_points_written", "cityhub_dead_letters")
             }
+            if first is None:
+                first = (_hubs_cpu_s(hubs), totals["cityhub_messages"])
             if acked_at is None and totals["cityhub_messages"] >= count:
                 acked_at = now
             if acked_at is not None and (
@@ -169,14 +173,25 @@ def drive_hubs(
             "points": int(totals["cityhub_points_written"]),
             "dead_letters": int(totals["cityhub_dead_letters"]),
             "cpu_s": round(sum(_cpu_s(w) for w in watches), 2),
+            # every process of every hub (the MQTT client runs in a child), start-up included
+            "cpu_s_all": round(_hubs_cpu_s(hubs), 2),
             "peak_rss_mb": [_peak_rss_mb(hub.pid) for hub in hubs],
         }
+        if first is not None and count - first[1] >= count / 2:
+            # the marginal cost, start-up and imports left out (the scale-out model's input)
+            result["cpu_us_per_message"] = round(
+                (_hubs_cpu_s(hubs) - first[0]) / (count - first[1]) * 1e6, 1
+            )
         if len(hubs) > 1:
             result["messages_per_hub"] = [int(m.get("cityhub_messages", 0)) for m in per_hub]
         return result
     finally:
         for hub in hubs:
             hub.stop()
+
+
+def _hubs_cpu_s(hubs: list[HubRunner]) -> float:
+    return sum(process_tree_cpu_s(hub.pid) for hub in hubs)
 
 
 _RUNS = itertools.count(1)
@@ -213,9 +228,22 @@ def hub_drain(ctx: Context, count: int, *, backend: str, hubs: int = 1) -> Resul
             ]
             for i in range(hubs):
                 create_session(broker.port, hub_client_id(f"bench-hub-{i}", group), group=group)
+            # The broker's and the store's CPU, for the scale-out model: receiving the
+            # messages (preload) and delivering them (drain) are the two halves of its work.
+            assert broker.process is not None
+            broker_cpu = [process_tree_cpu_s(broker.process.pid)]
             publish_rate = preload(broker.port, ctx.messages(count))
+            broker_cpu.append(process_tree_cpu_s(broker.process.pid))
+            store_cpu = process_tree_cpu_s(influx.pid) if influx else 0.0
             result = drive_hubs(ctx, name, count, runners, wait_spool=backend == "influxdb")
+            broker_cpu.append(process_tree_cpu_s(broker.process.pid))
             result["publish_rate"] = publish_rate
+            result["broker_cpu_s"] = {
+                "receive": round(broker_cpu[1] - broker_cpu[0], 2),
+                "deliver": round(broker_cpu[2] - broker_cpu[1], 2),
+            }
+            if influx:
+                result["store_cpu_s"] = round(process_tree_cpu_s(influx.pid) - store_cpu, 2)
             return result
     finally:
         if influx is not None:

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.capacity import render_capacity
+from bench.peers.report import render_peers
+
 __all__ = ["render_markdown", "write_report"]
 
 TARGETS = {
@@ -223,10 +226,12 @@ def render_markdown(results: dict[str, Any]) -> str:
     sections = [
         _targets(results),
         _drain(results["drain"]) if "drain" in results else [],
+        render_capacity(results["drain"]) if "drain" in results else [],
         _live(results["live"]) if "live" in results else [],
         _query(results["query"]) if "query" in results else [],
         _profile(results["profile"]) if "profile" in results else [],
         _mapping(results["mapping"]) if "mapping" in results else [],
+        render_peers(results["peers"]) if "peers" in results else [],
     ]
     for section in sections:
         if section:

@@ -103,6 +103,11 @@ class Influxd:
         self.url = self.server.url
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self.server is not None
+        return self.server.process.pid
+
     def query(self, statement: str) -> dict:
         return json.loads(influx_query(self.url, statement, self.database))
 

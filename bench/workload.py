@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,9 +132,10 @@ class Workload:
 
     # -- messages ---------------------------------------------------------------------------
 
-    def messages(self, count: int) -> Iterator[Message]:
-        """``count`` messages, formats interleaved at random in the proportions of ``MIX``."""
-        families = list(MIX)
+    def messages(self, count: int, families: Sequence[str] | None = None) -> Iterator[Message]:
+        """``count`` messages, formats interleaved at random in the proportions of ``MIX``
+        (among ``families`` only, when given: the peer benchmark sends SenML alone)."""
+        families = list(families or MIX)
         weights = [MIX[f] for f in families]
         rng = self._rng
         for family in rng.choices(families, weights, k=count):
