@@ -1,4 +1,6 @@
-"""Charging sites: the list, and the energy a site's chargers delivered per window."""
+"""Charging sites: the list, and the energy a site's chargers delivered per window, its peak
+demand and week-on-week comparison (:mod:`hub.insights.sites`), beside the buildings' and
+districts'."""
 
 from __future__ import annotations
 
@@ -7,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from hub.api.deps import ContextDep, ReadDep
-from hub.api.params import WindowsDep
+from hub.api.params import DemandWindowDep, PeriodDep, WindowsDep
 from hub.api.problems import PROBLEMS
 from hub.api.render import OutputDep, tabular_responses
-from hub.insights import chargers, places
+from hub.insights import buildings, chargers, places, sites
 
 __all__ = ["router"]
 
@@ -44,3 +46,21 @@ def get_site_energy(
     where = chargers.charger_filter(ctx, site_id, None)
     w = windows
     return output.render(chargers.energy(ctx, where, w.start_ns, w.end_ns, w.every_ns, w.every))
+
+
+@router.get("/{site_id}/peak", summary="Peak charging demand of a site")
+def get_site_peak(ctx: ContextDep, window: DemandWindowDep, site_id: SiteId) -> buildings.Peak:
+    """Demand is the energy the site's connectors delivered in a window (default 15m) divided
+    by the window's length; the peak is the highest, with its window (earliest on a tie). A
+    station's connector 0 (its whole meter) counts only when it reports no other connector."""
+    w = window
+    return sites.site_peak(ctx, site_id, w.start_ns, w.end_ns, w.every_ns, w.every)
+
+
+@router.get("/{site_id}/comparison", summary="A site's delivered energy against a week earlier")
+def get_site_comparison(
+    ctx: ContextDep, period: PeriodDep, site_id: SiteId
+) -> buildings.Comparison:
+    """kWh delivered in the period and in the same period 7 days earlier; `null` without
+    readings."""
+    return sites.site_comparison(ctx, site_id, period.start_ns, period.end_ns)

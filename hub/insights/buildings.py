@@ -1,6 +1,7 @@
 """Building answers: the list with power now and energy today, and the energy per window,
-peak demand and week-on-week comparison of a scope (a building, a district, a site's
-buildings or the whole city). The arithmetic is in :mod:`hub.insights.energy`."""
+peak demand and week-on-week comparison of a scope (a building, a district or the whole
+city). The arithmetic is in :mod:`hub.insights.energy`; :class:`Peak` and
+:class:`Comparison` also shape a charging site's answers (:mod:`hub.insights.sites`)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,16 @@ __all__ = [
     "Scope",
     "building_list",
     "comparison",
+    "comparison_of",
     "energy_windows",
     "peak",
+    "peak_of",
     "scope_ids",
 ]
 
 WEEK_NS = 7 * DAY_NS
-Scope = Literal["building", "district", "city"]
+Scope = Literal["building", "district", "city"]  # what building energy is asked about
+AnswerScope = Literal["building", "district", "site", "city"]  # what an answer is about
 
 
 class BuildingNow(BaseModel):
@@ -137,7 +141,7 @@ def energy_windows(
 
 
 class Peak(BaseModel):
-    scope: Scope
+    scope: AnswerScope
     id: str | None
     start: datetime
     end: datetime
@@ -159,6 +163,19 @@ def peak(
 ) -> Peak:
     """The highest mean power of one window, summed over the meters (earliest on a tie)."""
     found = peak_demand_w(ctx.store, _where(ctx, scope, scope_id), start_ns, end_ns, window_ns)
+    return peak_of(scope, scope_id, start_ns, end_ns, window_ns, window, found)
+
+
+def peak_of(
+    scope: AnswerScope,
+    scope_id: str | None,
+    start_ns: int,
+    end_ns: int,
+    window_ns: int,
+    window: str,
+    found: tuple[int, float] | None,
+) -> Peak:
+    """The answer for ``found``: the peak window's start and its demand in W (or ``None``)."""
     return Peak(
         scope=scope,
         id=scope_id,
@@ -173,7 +190,7 @@ def peak(
 
 
 class Comparison(BaseModel):
-    scope: Scope
+    scope: AnswerScope
     id: str | None
     start: datetime
     end: datetime
@@ -194,6 +211,19 @@ def comparison(
     before = consumption_wh(ctx.store, where, start_ns - WEEK_NS, end_ns - WEEK_NS, None)
     current_kwh = sum(current.values()) / 1000 if current else None
     previous_kwh = sum(before.values()) / 1000 if before else None
+    return comparison_of(scope, scope_id, start_ns, end_ns, current_kwh, previous_kwh)
+
+
+def comparison_of(
+    scope: AnswerScope,
+    scope_id: str | None,
+    start_ns: int,
+    end_ns: int,
+    current_kwh: float | None,
+    previous_kwh: float | None,
+) -> Comparison:
+    """The answer for the kWh of ``[start_ns, end_ns)`` and of the same period a week
+    earlier (``WEEK_NS`` before); ``None`` where there were no readings."""
     change = (
         current_kwh - previous_kwh if current_kwh is not None and previous_kwh is not None else None
     )

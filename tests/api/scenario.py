@@ -162,6 +162,9 @@ class Scenario:
             meter(1, D + 10 * H + 30 * MIN, 12000), meter(1, D + 11 * H, 16000),
             meter(1, M - 30 * MIN, 16000), meter(1, M - 15 * MIN, 18000), meter(1, t(5), 23500),
             meter(2, D + 10 * H, 5000), meter(2, D + 12 * H, 11000),
+            # connector 0: the station's own meter (connectors 1 + 2), which must not be added
+            meter(0, D + 10 * H, 17000), meter(0, D + 11 * H, 21000), meter(0, D + 12 * H, 27000),
+            meter(0, M - 15 * MIN, 29000), meter(0, t(5), 34500),
             # two sessions open at once; the first stop is the later start's (same idTag)
             ocpp("StartTransaction", {"connectorId": 2, "idTag": "TAG-B", "meterStart": 5000,
                                       "timestamp": iso(D + 10 * H)}),
@@ -185,7 +188,9 @@ class Scenario:
                 ],
             }),
         ]  # fmt: skip
+        W7 = D - 7 * DAY  # noqa: N806
         cp2 = [
+            meter(1, W7 + 14 * H, 0), meter(1, W7 + 15 * H, 1500),  # a week before: 1.5 kWh
             status(1, D + 8 * H, "Available"), status(1, D + 14 * H, "Charging"),
             status(1, D + 15 * H, "Available"), status(1, t(8), "Charging"),
             meter(1, D + 14 * H, 0), meter(1, D + 15 * H, 3000), meter(1, t(8), 3000),
@@ -232,7 +237,7 @@ class Scenario:
 POINTS = {  # what the store must hold once everything is ingested
     "building_energy": 11 + 3 + 2 + 1,
     "charger_status": 12 + 4,
-    "charger_meter": 5 + 2 + 3,  # cp-1: connectors 1 and 2; cp-2
+    "charger_meter": 5 + 2 + 5 + 2 + 3,  # cp-1: connectors 1, 2 and 0; cp-2: a week ago, now
     "charger_transaction_meter": 2,  # cp-1's transactionData (no connector)
     "charger_session": 6 + 3,
     "bus_position": 3 + 2 + 3 + 17,  # and bus-1's fresh fix

@@ -492,7 +492,7 @@ def test_device_registry_with_first_and_last_seen(city: City) -> None:
         "charger_status",
         "charger_transaction_meter",
     ]
-    assert devices["cp-1"]["points"] == 9 + 6 + 12
+    assert devices["cp-1"]["points"] == 9 + 5 + 6 + 12
     assert (devices["m-idle"]["points"], devices["m-idle"]["last_seen"]) == (0, None)
     assert devices["bus-3"]["registered"] is False and devices["bus-3"]["tags"] == {}
     stale = get(city, "/api/v1/devices", stale="true")["devices"]
@@ -557,6 +557,33 @@ def test_districts_and_sites_collections(city: City) -> None:
     ]
 
 
+def test_site_peak_demand_and_comparison_count_connector_0_once(city: City) -> None:
+    s = city.s
+    params = {"start": z(s.D), "end": z(s.M)}
+    # s-1 yesterday: connector 2 +6000 Wh at 12:00, connector 1 +4000 Wh at 11:00 and
+    # +2000 Wh at 23:45; connector 0 (the whole station) steps with them and is not added
+    peak = get(city, "/api/v1/sites/s-1/peak", **params)
+    assert peak == {
+        "scope": "site", "id": "s-1", "start": z(s.D), "end": z(s.M), "window": "15m",
+        "peak_w": 24000.0, "peak_kw": 24.0, "time": z(s.D + 12 * H),
+        "window_end": z(s.D + 12 * H + 15 * MIN),
+    }  # fmt: skip
+    hourly = get(city, "/api/v1/sites/s-1/peak", **params, window="1h")
+    assert (hourly["peak_w"], hourly["time"], hourly["window"]) == (6000.0, z(s.D + 12 * H), "1h")
+    s1 = get(city, "/api/v1/sites/s-1/comparison", **params)
+    assert (s1["scope"], s1["current_kwh"], s1["previous_kwh"], s1["change_kwh"]) == (
+        "site", 12.0, None, None
+    )  # fmt: skip
+    s2 = get(city, "/api/v1/sites/s-2/comparison", **params)
+    assert s2 == {
+        "scope": "site", "id": "s-2", "start": z(s.D), "end": z(s.M), "current_kwh": 3.0,
+        "previous_start": z(s.D - 7 * DAY), "previous_end": z(s.M - 7 * DAY),
+        "previous_kwh": 1.5, "change_kwh": 1.5, "change_pct": 100.0,
+    }  # fmt: skip
+    quiet = get(city, "/api/v1/sites/s-2/peak", start=z(s.M - 6 * H), end=z(s.M))
+    assert (quiet["peak_w"], quiet["time"]) == (None, None)
+
+
 # -- refusals -------------------------------------------------------------------------------
 
 BAD_REQUESTS = [
@@ -598,6 +625,8 @@ NOT_FOUND = [
     "/api/v1/buildings/b-404/energy",
     "/api/v1/buildings/b-404/peak",
     "/api/v1/districts/nowhere/comparison",
+    "/api/v1/sites/s-404/peak",
+    "/api/v1/sites/s-404/comparison",
     "/api/v1/chargers/status?device=cp-404",
     "/api/v1/chargers/sessions?site=s-404",
     "/api/v1/chargers/utilization?site=s-404",
