@@ -11,6 +11,11 @@
   nanoseconds, and the selected fields it carries (a field it lacks is left out; unknown field
   names are ignored). At most ``limit`` rows, the first ones in that order: a caller that must
   know whether the range holds more asks for one row more than it wants and checks.
+* **sum of means**: per window of ``every_ns``, the mean of one field of each series (a series
+  is one combination of the ``series_by`` tags, "" where a point lacks one), summed over the
+  series: a building's demand is the sum of its meters' mean power. The store does the work
+  (one answer row per window), where asking ``aggregate`` for every series' means would carry
+  series × windows buckets to the caller. Empty windows are omitted.
 * **catalog**: measurements with their fields, tag keys, series and devices with last-seen.
 
 Semantics both stores implement identically (the conformance suite checks):
@@ -52,6 +57,7 @@ __all__ = [
     "PointRow",
     "PointsQuery",
     "SeriesResult",
+    "SumOfMeansQuery",
     "parse_duration_ns",
 ]
 
@@ -119,6 +125,29 @@ class AggregateQuery:
         if self.every_ns is None:
             return self.start_ns
         return time_ns - time_ns % self.every_ns
+
+
+@dataclass(frozen=True)
+class SumOfMeansQuery:
+    """Per window: the mean of ``field`` per series (``series_by`` tags), summed over the series
+    matching ``where``. Windows are aligned to the Unix epoch, as for :class:`AggregateQuery`."""
+
+    measurement: str
+    field: str
+    start_ns: int
+    end_ns: int
+    every_ns: int
+    series_by: tuple[str, ...]
+    where: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in (self.measurement, self.field, *self.series_by, *self.where):
+            if not NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid measurement, field or tag name")
+        if self.end_ns <= self.start_ns:
+            raise ValueError("the range is empty: end must be after start")
+        if self.every_ns <= 0:
+            raise ValueError("every must be a positive duration")
 
 
 @dataclass(frozen=True, slots=True)

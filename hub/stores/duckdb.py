@@ -46,6 +46,7 @@ from hub.query import (
     PointRow,
     PointsQuery,
     SeriesResult,
+    SumOfMeansQuery,
 )
 from hub.stores.latest import LatestIndex
 
@@ -422,6 +423,41 @@ class DuckDBStore:
             args = [query.start_ns, query.end_ns, *params]
         rows = self._cursor().execute(sql, args).fetchall()
         return _to_series(rows, query.group_by)
+
+    def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
+        with self._reading():
+            return self._sum_of_means(query)
+
+    def _sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
+        columns = self._columns.get(query.measurement)
+        if columns is None or columns.get(query.field, TAG) == TAG:
+            return []
+        if columns[query.field] != "DOUBLE":
+            raise QueryError(
+                f"mean needs a numeric field; {query.field!r} is {_KIND[columns[query.field]]}"
+            )
+        filters = self._where(columns, query.where)
+        if filters is None:
+            return []
+        clauses, params = filters
+        field = _quote(query.field)
+        # A series tag the table lacks is "" for every point: it splits nothing.
+        series = [
+            f"COALESCE({_quote(tag)}, '')" for tag in query.series_by if columns.get(tag) == TAG
+        ]
+        conditions = " AND ".join([f"{field} IS NOT NULL", *clauses])
+        sql = f"""
+            WITH means AS (
+                SELECT (epoch_ns(time) // {query.every_ns}) * {query.every_ns} AS bucket,
+                       avg({field}) AS mean
+                FROM {_quote(query.measurement)}
+                WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+                  AND {conditions}
+                GROUP BY {", ".join(["bucket", *series])}
+            )
+            SELECT bucket, sum(mean) FROM means GROUP BY bucket ORDER BY bucket"""
+        rows = self._cursor().execute(sql, [query.start_ns, query.end_ns, *params]).fetchall()
+        return [Bucket(int(bucket), float(value)) for bucket, value in rows]
 
     def latest(self, query: LatestQuery) -> list[LatestRow]:
         with self._reading():
