@@ -29,8 +29,10 @@ from hub.readiness import Readiness
 from hub.settings import Settings
 from hub.stores import open_influxdb, open_store
 from hub.stores.adoption import SpoolAdopter
+from hub.stores.duckdb import DuckDBStore
+from hub.stores.duckdb_retention import RetentionSweeper
 from hub.stores.spool import SpooledStore
-from hub.timestamps import TimePolicy
+from hub.timestamps import Clock, TimePolicy
 from hub.topics import TopicRouter
 
 if TYPE_CHECKING:
@@ -72,6 +74,10 @@ class Hub:
             on_dropped=self._dead_letters_dropped,
         )
         self.store = open_store(settings, self._dead_letter_refused)
+        self.sweeper: RetentionSweeper | None = None
+        retention = settings.retention.policy()
+        if isinstance(self.store, DuckDBStore) and (retention.raw_days or retention.rollup_days):
+            self.sweeper = RetentionSweeper(self.store, retention, Clock())
         self.adopter: SpoolAdopter | None = None
         if isinstance(self.store, SpooledStore):
             spool = self.store
@@ -180,6 +186,8 @@ class Hub:
     def start(self) -> None:
         self.pipeline.start()
         self.mqtt.start()
+        if self.sweeper is not None:
+            self.sweeper.start()
         if self.adopter is not None:
             self.adopter.start()
         if self.ocpp_gateway is not None:
@@ -198,6 +206,8 @@ class Hub:
         self.mqtt.stop()
         if self.adopter is not None:
             self.adopter.stop()
+        if self.sweeper is not None:
+            self.sweeper.stop()
         self.store.close()
         self.deadletters.close()
         log.info("stopped: received messages stored and acknowledged, broker disconnected")

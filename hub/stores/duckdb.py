@@ -11,6 +11,10 @@ Batches go in as Arrow tables (``INSERT ... ON CONFLICT DO UPDATE``), never thro
 DuckDB locks its file: the ingest pipeline and the API share one ``DuckDBStore`` in one
 process, each thread on its own cursor.
 
+Retention deletes old points in small transactions (:meth:`DuckDBStore.delete_before`, at
+most ``limit`` rows each) under the same write lock as a batch, so a batch waits for one
+small delete at most, never for a whole sweep (:mod:`hub.stores.duckdb_retention`).
+
 A failing disk must not break the store for good: a write that fails (full disk, failed
 checkpoint) is rolled back where DuckDB still can (a ROLLBACK that fails in turn is ignored,
 the transaction is gone either way) and reported as :class:`StoreUnavailable`; a database
@@ -314,6 +318,40 @@ class DuckDBStore:
             f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM batch "
             f"ON CONFLICT (series, time) DO UPDATE SET {updates}"
         )
+
+    # -- retention ------------------------------------------------------------------------
+
+    def measurements(self) -> list[str]:
+        """The measurements (tables) the file holds."""
+        return sorted(self._columns)
+
+    def delete_before(self, measurement: str, before_ns: int, limit: int) -> int:
+        """Delete at most ``limit`` points of ``measurement`` older than ``before_ns``, in one
+        transaction under the write lock; returns how many were deleted (fewer than ``limit``:
+        none older is left). Raises ``StoreUnavailable`` as a failed write does."""
+        if measurement not in self._columns:
+            return 0
+        table = _quote(measurement)
+        with self._write_lock:
+            if self._broken is not None:
+                self._reopen()
+            con = self._cursor()
+            try:
+                con.execute("BEGIN")
+                row = con.execute(
+                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "
+                    f"WHERE time < make_timestamp_ns(?) LIMIT {int(limit)})",
+                    [before_ns],
+                ).fetchone()
+                con.execute("COMMIT")
+            except Exception as error:  # duckdb.Error, or an OSError of a failing disk
+                self._recover(con, error)
+                raise StoreUnavailable(f"DuckDB delete failed: {error}") from error
+            deleted = int(row[0]) if row else 0
+            if deleted:
+                # A series whose newest point went must not linger in the latest values.
+                self._latest.forget(measurement)
+        return deleted
 
     # -- queries --------------------------------------------------------------------------
 

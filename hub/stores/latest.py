@@ -36,6 +36,11 @@ class LatestIndex:
     def loaded(self, table: str) -> bool:
         return table in self._tables
 
+    def forget(self, table: str) -> None:
+        """Drop ``table``'s index (points were deleted): the next question loads it again."""
+        with self._lock:
+            self._tables.pop(table, None)
+
     def load(
         self, table: str, rows: Iterable[tuple[str, dict[str, str], str, int, FieldValue]]
     ) -> None:
