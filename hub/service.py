@@ -31,6 +31,7 @@ from hub.stores import open_influxdb, open_store
 from hub.stores.adoption import SpoolAdopter
 from hub.stores.duckdb import DuckDBStore
 from hub.stores.duckdb_retention import RetentionSweeper
+from hub.stores.influx_retention import PolicyKeeper
 from hub.stores.spool import SpooledStore
 from hub.timestamps import Clock, TimePolicy
 from hub.topics import TopicRouter
@@ -78,6 +79,14 @@ class Hub:
         retention = settings.retention.policy()
         if isinstance(self.store, DuckDBStore) and (retention.raw_days or retention.rollup_days):
             self.sweeper = RetentionSweeper(self.store, retention, Clock())
+        self.policies: PolicyKeeper | None = None
+        if settings.store.backend == "influxdb" and settings.store.influx_api == "v1":
+            self.policies = PolicyKeeper(
+                lambda: open_influxdb(settings),
+                settings.store.influx_bucket,
+                retention,
+                settings.store.influx_retention_policy,
+            )
         self.adopter: SpoolAdopter | None = None
         if isinstance(self.store, SpooledStore):
             spool = self.store
@@ -184,6 +193,8 @@ class Hub:
         )
 
     def start(self) -> None:
+        if self.policies is not None:
+            self.policies.start()  # a refusal (no admin rights) stops the start, naming why
         self.pipeline.start()
         self.mqtt.start()
         if self.sweeper is not None:
@@ -208,6 +219,8 @@ class Hub:
             self.adopter.stop()
         if self.sweeper is not None:
             self.sweeper.stop()
+        if self.policies is not None:
+            self.policies.stop()
         self.store.close()
         self.deadletters.close()
         log.info("stopped: received messages stored and acknowledged, broker disconnected")

@@ -264,6 +264,11 @@ class InfluxDBStore:
                 merge_series(results[result.get("statement_id", 0)], result.get("series", []))
         return results
 
+    def statements(self, statements: Sequence[str]) -> list[list[dict]]:
+        """Run InfluxQL ``statements`` (``SHOW``, ``CREATE RETENTION POLICY``...) on the
+        database; the series of each. A refused statement raises ``QueryError``."""
+        return self._query(statements)
+
     # -- queries --------------------------------------------------------------------------
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
