@@ -348,9 +348,8 @@ class DuckDBStore:
                 self._recover(con, error)
                 raise StoreUnavailable(f"DuckDB delete failed: {error}") from error
             deleted = int(row[0]) if row else 0
-            if deleted:
-                # A series whose newest point went must not linger in the latest values.
-                self._latest.forget(measurement)
+            if deleted < limit:  # none older is left: neither may the latest values show one
+                self._latest.drop_before(measurement, before_ns)
         return deleted
 
     # -- queries --------------------------------------------------------------------------

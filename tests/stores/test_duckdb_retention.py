@@ -63,6 +63,34 @@ def test_a_sweep_deletes_raw_points_past_raw_days_and_rollups_past_rollup_days(
     assert sweeper.sweep() == {}  # nothing older left
 
 
+def test_the_latest_values_after_a_sweep_are_what_the_file_holds(tmp_path: Path) -> None:
+    path = tmp_path / "latest.duckdb"
+    store = DuckDBStore(path)
+    tags = {"device": "m1"}
+    store.write(
+        [
+            Point("energy", tags, {"voltage_v": 230.0}, NOW - 95 * DAY_NS),  # only this old
+            Point("energy", tags, {"power_w": 5.0}, NOW - 95 * DAY_NS + 1),
+            Point("energy", tags, {"power_w": 7.0}, NOW - DAY_NS),
+            Point("energy", {"device": "m2"}, {"power_w": 1.0}, NOW - 99 * DAY_NS),
+        ]
+    )
+    before = store.latest(LatestQuery("energy"))  # loads the index before the sweep
+    assert [row.fields for row in before] == [
+        {"power_w": 7.0, "voltage_v": 230.0},
+        {"power_w": 1.0},
+    ]
+    RetentionSweeper(store, Retention(90, 0), FixedClock(NOW), chunk_rows=1).sweep()
+    swept = store.latest(LatestQuery("energy"))
+    store.close()
+    reopened = DuckDBStore(path)  # its index is loaded from the table
+    try:
+        assert swept == reopened.latest(LatestQuery("energy"))
+        assert [row.fields for row in swept] == [{"power_w": 7.0}]
+    finally:
+        reopened.close()
+
+
 def test_zero_days_keeps_a_tier_forever(store: DuckDBStore) -> None:
     store.write([power("energy", "m1", 4000), power("energy_1h", "m1", 4000)])
     assert RetentionSweeper(store, Retention(0, 0), FixedClock(NOW)).sweep() == {}
