@@ -87,6 +87,7 @@ class Hub:
                 retention,
                 settings.store.influx_retention_policy,
             )
+            self.policies.try_now()  # logged when InfluxDB is down or refuses (no admin)
         self.adopter: SpoolAdopter | None = None
         if isinstance(self.store, SpooledStore):
             spool = self.store
@@ -194,7 +195,7 @@ class Hub:
 
     def start(self) -> None:
         if self.policies is not None:
-            self.policies.start()  # a refusal (no admin rights) stops the start, naming why
+            self.policies.start()  # retries while InfluxDB was unreachable at construction
         self.pipeline.start()
         self.mqtt.start()
         if self.sweeper is not None:

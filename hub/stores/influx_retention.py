@@ -9,7 +9,9 @@
 
 A policy that exists with the right duration is left alone (so a user without admin rights
 works, once an admin made them); a missing one is created, one of another duration altered
-(InfluxDB then drops shards older than the new duration at its next retention check).
+(InfluxDB then drops shards older than the new duration at its next retention check). A
+refusal does not stop the hub: it is logged naming the setting and the statement, and tried
+again (:class:`PolicyKeeper`).
 InfluxDB 2.x and 3.x keep retention on the bucket, which this module does not manage yet.
 """
 
@@ -75,7 +77,8 @@ def ensure_retention_policies(
     for statement, setting in statements:
         try:
             store.statements([statement])
-        except QueryError as error:
+        except (QueryError, StoreUnavailable) as error:
+            # The SHOW just answered: a refused change is a missing right (a 403), not an outage.
             raise ConfigError(
                 setting,
                 f"InfluxDB refused `{statement}` ({error}): the hub's InfluxDB user needs admin "
@@ -86,9 +89,11 @@ def ensure_retention_policies(
 
 
 class PolicyKeeper:
-    """Sets the policies at start-up: at once (a refusal stops the start with its
-    ``ConfigError``), or, while InfluxDB is unreachable, from a thread every ``retry_s``
-    until it answers (the hub starts during a store outage, as its spool allows)."""
+    """Sets the policies from start-up on: :meth:`try_now` once when the hub is built, then,
+    until one attempt succeeded, again every ``retry_s`` from a thread (:meth:`start`). An
+    unreachable InfluxDB is logged as a warning (the hub starts during an outage, as its spool
+    allows); a refused change as an error naming the setting and the statement an admin can
+    run; either heals by itself once InfluxDB answers or the rights are granted."""
 
     def __init__(
         self, open_store: Callable[[], InfluxDBStore], database: str, retention: Retention,
@@ -103,32 +108,26 @@ class PolicyKeeper:
         self._thread: threading.Thread | None = None
         self.done = False
 
-    def _attempt(self) -> None:
+    def try_now(self) -> None:
         store = self._open_store()
         try:
             ensure_retention_policies(store, self._database, self._retention, self._raw_policy)
+            self.done = True
+        except StoreUnavailable as error:
+            log.warning("InfluxDB retention policies not checked yet: %s", error)
+        except ConfigError as error:
+            log.error("InfluxDB retention policies not set: %s", error)
         finally:
             store.close()
-        self.done = True
 
     def start(self) -> None:
-        try:
-            self._attempt()
-        except StoreUnavailable as error:
-            log.warning("InfluxDB retention policies not checked yet (%s): retrying", error)
+        if not self.done:
             self._thread = threading.Thread(target=self._retry, name="influx-rp", daemon=True)
             self._thread.start()
 
     def _retry(self) -> None:
-        while not self._stop.wait(self._retry_s):
-            try:
-                self._attempt()
-                return
-            except StoreUnavailable:
-                continue
-            except ConfigError as error:
-                log.error("InfluxDB retention policies not set: %s", error)
-                return
+        while not self.done and not self._stop.wait(self._retry_s):
+            self.try_now()
 
     def stop(self) -> None:
         self._stop.set()
