@@ -265,7 +265,9 @@ def _iso(time_ns: int) -> str:
 def check_retention(query: RangeQuery, now_ns: int, retention: Retention) -> None:
     """Refuse ``query`` when its range starts before the oldest point its tier keeps at
     ``now_ns``: the points before are deleted (or about to be), and an answer from the rest
-    would be silently partial. Raises :class:`~hub.errors.BeyondRetention`."""
+    would be silently partial. Raises :class:`~hub.errors.BeyondRetention`. The reading an
+    ``increase`` looks up just before ``start`` (its anchor) is not checked: it lies within
+    retention unless the meter was silent from the horizon to ``start``."""
     keep_ns = retention.keep_ns(query.measurement)
     if keep_ns is None or query.start_ns >= now_ns - keep_ns:
         return
