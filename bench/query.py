@@ -7,6 +7,11 @@ whole hour before generation, each with ``power_w`` and a cumulative ``energy_im
 register. The file is cached (``bench/.cache/`` by default, git-ignored) and reused while
 its size matches. Then ``cityhub run`` serves it and each endpoint is timed over HTTP
 (after two warm-up calls).
+
+Side by side, in the same run on the same file (in process, after the hub stopped, as
+DuckDB locks its file): city peak demand over one day of 15-minute windows the way it was
+computed before the store primitive (``aggregate`` means per meter, summed in Python) and
+through ``sum_of_means``, with the same answer checked, reported as p50s and their ratio.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from bench.context import Context, progress
 from bench.drain import _peak_rss_mb
 from bench.services import HubRunner
 
-__all__ = ["build_store", "run_query"]
+__all__ = ["build_store", "compare_peak_paths", "run_query"]
 
 STEP_S = 180
 HOUR_S = 3600
@@ -59,7 +64,10 @@ def build_store(path: Path, meters: int, readings: int) -> dict[str, int]:
     ]
     base_power = [rng.uniform(500, 50_000) for _ in range(meters)]
     registers = [rng.uniform(1e4, 1e7) for _ in range(meters)]
-    store = DuckDBStore(path)
+    # The primary key's index grows with the table and DuckDB keeps it in its buffer pool: at
+    # the hub's 256 MB the build ran out of memory near 3.4M points. The hub serves the
+    # finished file at its own limit.
+    store = DuckDBStore(path, memory_limit="4GB")
     started = time.perf_counter()
     steps_per_batch = max(1, BATCH_POINTS // meters)
     written = 0
@@ -137,6 +145,66 @@ def _cases(meta: dict[str, int]) -> dict[str, tuple[str, dict[str, Any]]]:
     }
 
 
+def _timed(call: Any, repeats: int) -> tuple[Any, list[float]]:
+    """The answer of ``call`` and its times in ms, after two warm-up calls."""
+    answer, times_ms = None, []
+    for attempt in range(repeats + 2):
+        started = time.perf_counter()
+        answer = call()
+        if attempt >= 2:
+            times_ms.append((time.perf_counter() - started) * 1000)
+    return answer, sorted(times_ms)
+
+
+def compare_peak_paths(path: Path, meta: dict[str, int], repeats: int) -> dict[str, Any]:
+    """City peak demand of the last day (15 min windows): the Python path against the store's
+    ``sum_of_means``, on the DuckDB file at ``path``."""
+    from collections import defaultdict
+
+    from hub.insights.energy import DEMAND_SERIES, peak_demand_w
+    from hub.query import AggregateQuery
+    from hub.stores.duckdb import DuckDBStore
+
+    end_ns = meta["end_s"] * 10**9
+    start_ns, window_ns = end_ns - 86_400 * 10**9, 15 * 60 * 10**9
+    store = DuckDBStore(path)
+
+    def python_path() -> tuple[int, float] | None:
+        # What hub.insights.energy.peak_demand_w did before the primitive.
+        query = AggregateQuery(
+            "building_energy", "power_w", "mean", start_ns, end_ns, window_ns, DEMAND_SERIES
+        )
+        demand: dict[int, float] = defaultdict(float)
+        for series in store.aggregate(query):
+            for bucket in series.buckets:
+                demand[bucket.time_ns] += float(bucket.value or 0.0)
+        return max(sorted(demand.items()), key=lambda item: item[1]) if demand else None
+
+    try:
+        old, old_ms = _timed(python_path, repeats)
+        new, new_ms = _timed(lambda: peak_demand_w(store, {}, start_ns, end_ns, window_ns), repeats)
+    finally:
+        store.close()
+    same = (old is None and new is None) or (
+        old is not None and new is not None and old[0] == new[0] and abs(old[1] - new[1]) < 1e-6
+    )
+    row = {
+        "query": "city peak demand, 1 day (15 min windows), in process",
+        "repeats": repeats,
+        "python_p50_ms": round(statistics.median(old_ms), 1),
+        "python_p99_ms": round(old_ms[min(len(old_ms) - 1, round(0.99 * len(old_ms)))], 1),
+        "store_p50_ms": round(statistics.median(new_ms), 1),
+        "store_p99_ms": round(new_ms[min(len(new_ms) - 1, round(0.99 * len(new_ms)))], 1),
+        "same_answer": same,
+    }
+    row["ratio_store_to_python"] = round(row["store_p50_ms"] / row["python_p50_ms"], 3)
+    progress(
+        f"query: peak demand: Python path p50 {row['python_p50_ms']} ms, store primitive p50 "
+        f"{row['store_p50_ms']} ms (ratio {row['ratio_store_to_python']}, same answer: {same})"
+    )
+    return row
+
+
 def run_query(ctx: Context, meters: int, readings: int, repeats: int) -> dict[str, Any]:
     store_path = ctx.cache_dir / f"query-{meters}x{readings}.duckdb"
     meta = build_store(store_path, meters, readings)
@@ -180,5 +248,7 @@ def run_query(ctx: Context, meters: int, readings: int, repeats: int) -> dict[st
             rss = _peak_rss_mb(hub.pid)
         finally:
             hub.stop()
+    peak = compare_peak_paths(served, meta, repeats)
     return {"points": meta["points"], "meters": meters, "readings": readings, "step_s": STEP_S,
-            "hub_peak_rss_mb": round(rss, 1) if rss else None, "queries": rows}  # fmt: skip
+            "hub_peak_rss_mb": round(rss, 1) if rss else None, "queries": rows,
+            "peak_paths": peak}  # fmt: skip

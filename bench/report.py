@@ -101,6 +101,20 @@ def _query(result: dict[str, Any]) -> list[str]:
             f"| {row['query']} | {_fmt(row['p50_ms'], 1)} | {_fmt(row['p99_ms'], 1)} "
             f"| {_fmt(row['max_ms'], 1)} | {row['repeats']} | {_fmt(row['response_bytes'])} |"
         )
+    peak = result.get("peak_paths")
+    if peak:
+        lines += [
+            "",
+            "Peak demand, side by side (in process, same file): means per meter summed in "
+            "Python against the store's sum of per-series means.",
+            "",
+            "| query | Python p50 ms | p99 | store p50 ms | p99 | store / Python | same answer |",
+            "|---|---:|---:|---:|---:|---:|---|",
+            f"| {peak['query']} | {_fmt(peak['python_p50_ms'], 1)} "
+            f"| {_fmt(peak['python_p99_ms'], 1)} | {_fmt(peak['store_p50_ms'], 1)} "
+            f"| {_fmt(peak['store_p99_ms'], 1)} | {_fmt(peak['ratio_store_to_python'], 3)} "
+            f"| {'yes' if peak['same_answer'] else '**no**'} |",
+        ]
     return lines
 
 

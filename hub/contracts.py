@@ -24,12 +24,14 @@ from hub.errors import Rejected
 from hub.points import Point
 from hub.query import (
     AggregateQuery,
+    Bucket,
     Catalog,
     LatestQuery,
     LatestRow,
     PointRow,
     PointsQuery,
     SeriesResult,
+    SumOfMeansQuery,
 )
 from hub.timestamps import TimePolicy
 from hub.topics import TopicFilter
@@ -95,6 +97,10 @@ class Store(Protocol):
         ...
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]: ...
+
+    def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
+        """Per window (in time order, empty ones omitted), the per-series means summed."""
+        ...
 
     def latest(self, query: LatestQuery) -> list[LatestRow]: ...
 

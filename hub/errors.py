@@ -6,6 +6,7 @@
     └── StoreError
         ├── StoreUnavailable transient: the store cannot be reached, retry later
         └── QueryError       a query the store cannot answer as asked (client's fault)
+            └── BeyondRetention  it asks about a period whose points are deleted
 
 ``Rejected.reason`` is a short, stable code (``invalid_json``, ``not_finite``...) that
 operators count and filter by; ``Rejected.detail`` says what exactly was wrong.
@@ -14,6 +15,7 @@ operators count and filter by; ``Rejected.detail`` says what exactly was wrong.
 from __future__ import annotations
 
 __all__ = [
+    "BeyondRetention",
     "ConfigError",
     "HubError",
     "QueryError",
@@ -55,3 +57,14 @@ class StoreUnavailable(StoreError):
 
 class QueryError(StoreError):
     """The query cannot be answered as asked (unknown field, bad function...)."""
+
+
+class BeyondRetention(QueryError):
+    """The query starts before the oldest points its tier keeps (``horizon_ns``), so part of
+    its answer is gone; ``setting`` is the retention setting that says how long they stay."""
+
+    def __init__(self, message: str, setting: str, start_ns: int, horizon_ns: int) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.start_ns = start_ns
+        self.horizon_ns = horizon_ns

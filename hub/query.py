@@ -11,7 +11,16 @@
   nanoseconds, and the selected fields it carries (a field it lacks is left out; unknown field
   names are ignored). At most ``limit`` rows, the first ones in that order: a caller that must
   know whether the range holds more asks for one row more than it wants and checks.
+* **sum of means**: per window of ``every_ns``, the mean of one field of each series (a series
+  is one combination of the ``series_by`` tags, "" where a point lacks one), summed over the
+  series: a building's demand is the sum of its meters' mean power. The store does the work
+  (one answer row per window), where asking ``aggregate`` for every series' means would carry
+  series × windows buckets to the caller. Empty windows are omitted.
 * **catalog**: measurements with their fields, tag keys, series and devices with last-seen.
+
+**Retention**: a query whose range starts before the oldest points its tier keeps is refused
+by :func:`check_retention` (:class:`~hub.errors.BeyondRetention`, a 400 that names the
+setting), never answered from what is left, unless :func:`answerable_from_rollups`.
 
 Semantics both stores implement identically (the conformance suite checks):
 
@@ -34,10 +43,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
+from hub.errors import BeyondRetention
 from hub.increase import RESET_BELOW
 from hub.points import NAME, FieldValue
+from hub.retention import Retention, is_rollup_measurement
 
 __all__ = [
     "FUNCTIONS",
@@ -52,6 +64,9 @@ __all__ = [
     "PointRow",
     "PointsQuery",
     "SeriesResult",
+    "SumOfMeansQuery",
+    "answerable_from_rollups",
+    "check_retention",
     "parse_duration_ns",
 ]
 
@@ -119,6 +134,29 @@ class AggregateQuery:
         if self.every_ns is None:
             return self.start_ns
         return time_ns - time_ns % self.every_ns
+
+
+@dataclass(frozen=True)
+class SumOfMeansQuery:
+    """Per window: the mean of ``field`` per series (``series_by`` tags), summed over the series
+    matching ``where``. Windows are aligned to the Unix epoch, as for :class:`AggregateQuery`."""
+
+    measurement: str
+    field: str
+    start_ns: int
+    end_ns: int
+    every_ns: int
+    series_by: tuple[str, ...]
+    where: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in (self.measurement, self.field, *self.series_by, *self.where):
+            if not NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid measurement, field or tag name")
+        if self.end_ns <= self.start_ns:
+            raise ValueError("the range is empty: end must be after start")
+        if self.every_ns <= 0:
+            raise ValueError("every must be a positive duration")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,3 +240,50 @@ class DeviceInfo:
 class Catalog:
     measurements: list[MeasurementInfo]
     devices: list[DeviceInfo]
+
+
+# -- retention ------------------------------------------------------------------------------
+
+RangeQuery = AggregateQuery | SumOfMeansQuery | PointsQuery
+
+
+def answerable_from_rollups(query: RangeQuery) -> bool:
+    """Whether the rollups answer ``query`` exactly, so its raw points are not needed.
+
+    HOOK: ``False`` until the rollups exist; the rollup routing (which aggregate a rollup
+    answers: window a multiple of its interval, range covered) plugs in here, and then
+    :func:`check_retention` lets such a query through to be read from them.
+    """
+    return False
+
+
+def _iso(time_ns: int) -> str:
+    moment = datetime.fromtimestamp(time_ns // 1_000_000_000, tz=UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def check_retention(query: RangeQuery, now_ns: int, retention: Retention) -> None:
+    """Refuse ``query`` when its range starts before the oldest point its tier keeps at
+    ``now_ns``: the points before are deleted (or about to be), and an answer from the rest
+    would be silently partial. Raises :class:`~hub.errors.BeyondRetention`. The reading an
+    ``increase`` looks up just before ``start`` (its anchor) is not checked: it lies within
+    retention unless the meter was silent from the horizon to ``start``."""
+    keep_ns = retention.keep_ns(query.measurement)
+    if keep_ns is None or query.start_ns >= now_ns - keep_ns:
+        return
+    rollup = is_rollup_measurement(query.measurement)
+    if not rollup and answerable_from_rollups(query):
+        return
+    horizon_ns = now_ns - keep_ns
+    # whole seconds, rounded up: asking from the time the message names is then answered
+    from_ns = -(-horizon_ns // 1_000_000_000) * 1_000_000_000
+    setting = retention.setting(query.measurement)
+    tier = "rollups" if rollup else "raw points"
+    raise BeyondRetention(
+        f"{tier} are kept {retention.days(query.measurement)} days ({setting}); "
+        f"start={_iso(query.start_ns)} is older than the oldest time they cover: ask from "
+        f"{_iso(from_ns)} on",
+        setting,
+        query.start_ns,
+        horizon_ns,
+    )

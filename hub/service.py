@@ -29,8 +29,11 @@ from hub.readiness import Readiness
 from hub.settings import Settings
 from hub.stores import open_influxdb, open_store
 from hub.stores.adoption import SpoolAdopter
+from hub.stores.duckdb import DuckDBStore
+from hub.stores.duckdb_retention import RetentionSweeper
+from hub.stores.influx_retention import PolicyKeeper
 from hub.stores.spool import SpooledStore
-from hub.timestamps import TimePolicy
+from hub.timestamps import Clock, TimePolicy
 from hub.topics import TopicRouter
 
 if TYPE_CHECKING:
@@ -73,6 +76,19 @@ class Hub:
             on_trim_failed=lambda _: self.metrics.store_errors.labels("deadletters").inc(),
         )
         self.store = open_store(settings, self._dead_letter_refused)
+        self.sweeper: RetentionSweeper | None = None
+        retention = settings.retention.policy()
+        if isinstance(self.store, DuckDBStore) and (retention.raw_days or retention.rollup_days):
+            self.sweeper = RetentionSweeper(self.store, retention, Clock())
+        self.policies: PolicyKeeper | None = None
+        if settings.store.backend == "influxdb" and settings.store.influx_api == "v1":
+            self.policies = PolicyKeeper(
+                lambda: open_influxdb(settings),
+                settings.store.influx_bucket,
+                retention,
+                settings.store.influx_retention_policy,
+            )
+            self.policies.try_now()  # logged when InfluxDB is down or refuses (no admin)
         self.adopter: SpoolAdopter | None = None
         if isinstance(self.store, SpooledStore):
             spool = self.store
@@ -179,8 +195,12 @@ class Hub:
         )
 
     def start(self) -> None:
+        if self.policies is not None:
+            self.policies.start()  # retries while InfluxDB was unreachable at construction
         self.pipeline.start()
         self.mqtt.start()
+        if self.sweeper is not None:
+            self.sweeper.start()
         if self.adopter is not None:
             self.adopter.start()
         if self.ocpp_gateway is not None:
@@ -199,6 +219,10 @@ class Hub:
         self.mqtt.stop()
         if self.adopter is not None:
             self.adopter.stop()
+        if self.sweeper is not None:
+            self.sweeper.stop()
+        if self.policies is not None:
+            self.policies.stop()
         self.store.close()
         self.deadletters.close()
         log.info("stopped: received messages stored and acknowledged, broker disconnected")

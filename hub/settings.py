@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
+from hub.retention import Retention
 
 __all__ = [
     "ApiSettings",
@@ -25,6 +26,7 @@ __all__ = [
     "InsightsSettings",
     "MqttSettings",
     "OcppSettings",
+    "RetentionSettings",
     "Settings",
     "StoreSettings",
     "UiSettings",
@@ -110,6 +112,29 @@ class IngestSettings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
+
+
+class RetentionSettings(BaseModel):
+    """How long points are kept, in whole days; 0 keeps them forever. Raw points are every
+    measurement but the rollups (:func:`hub.retention.is_rollup_measurement`). DuckDB deletes
+    older points in the background; InfluxDB is given a retention policy (1.x) per tier."""
+
+    raw_days: int = Field(90, ge=0)
+    rollup_days: int = Field(0, ge=0)  # 0: forever
+
+    def policy(self) -> Retention:
+        return Retention(self.raw_days, self.rollup_days)
+
+    @model_validator(mode="after")
+    def _rollups_outlive_raw(self) -> RetentionSettings:
+        # A rollup is what answers once its raw points are gone: kept shorter, it never does.
+        if self.rollup_days and (self.raw_days == 0 or self.rollup_days < self.raw_days):
+            raise ValueError(
+                f"CITYHUB_RETENTION__ROLLUP_DAYS={self.rollup_days} is shorter than "
+                f"CITYHUB_RETENTION__RAW_DAYS={self.raw_days or 'forever (0)'}: keep rollups "
+                "at least as long as raw points (0 keeps them forever)"
+            )
+        return self
 
 
 class ApiSettings(BaseModel):
@@ -205,6 +230,7 @@ class Settings(BaseSettings):
     ui: UiSettings = UiSettings()
     ocpp: OcppSettings = OcppSettings()
     feeds: list[FeedSettings] = Field(default_factory=list)
+    retention: RetentionSettings = RetentionSettings()
 
     @field_validator("feeds")
     @classmethod
@@ -221,6 +247,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 "no API keys: set CITYHUB_API__READ_KEYS (and CITYHUB_API__ADMIN_KEYS), "
                 "or CITYHUB_API__OPEN=true to serve the API without authentication"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _raw_outlives_lookbacks(self) -> Settings:
+        # The insights read raw points back this far (the week-on-week comparison of a day,
+        # the charger status and session lookbacks): a shorter retention would turn the
+        # operator pages into errors, not only the old questions.
+        days = self.retention.raw_days
+        needed_s = max(8 * 86400, self.insights.status_lookback_s, self.insights.session_lookback_s)
+        if days and days * 86400 < needed_s:
+            raise ValueError(
+                f"CITYHUB_RETENTION__RAW_DAYS={days} is shorter than what the insights read "
+                f"back ({-(-needed_s // 86400)} days: the week-on-week comparison, "
+                "CITYHUB_INSIGHTS__STATUS_LOOKBACK_S, CITYHUB_INSIGHTS__SESSION_LOOKBACK_S); "
+                "use 0 (keep forever) or more days"
             )
         return self
 

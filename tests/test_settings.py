@@ -50,6 +50,10 @@ def test_every_setting_is_in_the_readme_table() -> None:
             },
             "CITYHUB_FEEDS",
         ),
+        ({"CITYHUB_RETENTION__RAW_DAYS": "-1"}, "CITYHUB_RETENTION__RAW_DAYS"),
+        ({"CITYHUB_RETENTION__RAW_DAYS": "ninety"}, "CITYHUB_RETENTION__RAW_DAYS"),
+        ({"CITYHUB_RETENTION__RAW_DAYS": "1.5"}, "CITYHUB_RETENTION__RAW_DAYS"),
+        ({"CITYHUB_RETENTION__ROLLUP_DAYS": "-3"}, "CITYHUB_RETENTION__ROLLUP_DAYS"),
     ],
 )
 def test_bad_values_name_the_variable(
@@ -61,6 +65,34 @@ def test_bad_values_name_the_variable(
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.setting == named
+
+
+def test_retention_defaults_and_the_tiers_kept_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYHUB_API__OPEN", "true")
+    retention = load_settings().retention
+    assert (retention.raw_days, retention.rollup_days) == (90, 0)  # 0: rollups kept forever
+    monkeypatch.setenv("CITYHUB_RETENTION__RAW_DAYS", "0")  # raw points kept forever too
+    assert load_settings().retention.raw_days == 0
+    monkeypatch.setenv("CITYHUB_RETENTION__RAW_DAYS", "90")
+    monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "30")
+    with pytest.raises(ConfigError, match="CITYHUB_RETENTION__ROLLUP_DAYS=30 is shorter"):
+        load_settings()
+    monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "730")
+    assert load_settings().retention.policy().days("building_energy_1h") == 730
+
+
+def test_raw_retention_shorter_than_the_insights_lookbacks_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CITYHUB_API__OPEN", "true")
+    monkeypatch.setenv("CITYHUB_RETENTION__RAW_DAYS", "5")
+    with pytest.raises(ConfigError, match=r"CITYHUB_RETENTION__RAW_DAYS=5 is shorter .* \(8 days"):
+        load_settings()
+    monkeypatch.setenv("CITYHUB_RETENTION__RAW_DAYS", "8")
+    assert load_settings().retention.raw_days == 8
+    monkeypatch.setenv("CITYHUB_INSIGHTS__STATUS_LOOKBACK_S", str(30 * 86400))
+    with pytest.raises(ConfigError, match=r"\(30 days"):
+        load_settings()
 
 
 def test_production_refuses_to_start_without_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,6 +28,7 @@ from hub.devices import DeviceRegistry
 from hub.insights.context import Context
 from hub.readiness import Readiness
 from hub.settings import Settings
+from hub.stores.retention_guard import RetentionGuard
 from hub.timestamps import Clock
 
 __all__ = [
@@ -74,10 +75,6 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_store(request: Request) -> Store:
-    return _parts(request).store
-
-
 def get_registry(request: Request) -> DeviceRegistry:
     return _parts(request).registry
 
@@ -104,10 +101,18 @@ def get_metrics(request: Request) -> CollectorRegistry:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[Store, Depends(get_store)]
 RegistryDep = Annotated[DeviceRegistry, Depends(get_registry)]
 DeadLettersDep = Annotated[DeadLetterLog, Depends(get_deadletters)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_store(request: Request, settings: SettingsDep, clock: ClockDep) -> Store:
+    """The store, refusing questions about periods its retention deleted (at the request's
+    clock): an answer from what is left would be silently partial."""
+    return RetentionGuard(_parts(request).store, settings.retention.policy(), clock)
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
 
 
 def get_health(request: Request) -> Callable[[], tuple[bool, dict[str, object]]]:

@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from hub.errors import QueryError, StoreUnavailable
+from hub.errors import BeyondRetention, QueryError, StoreUnavailable
 from hub.insights.inventory import Unknown
 
 __all__ = [
@@ -127,6 +127,11 @@ async def _query(request: Request, error: Exception) -> JSONResponse:
     return problem_response(request, 400, str(error))
 
 
+async def _beyond_retention(request: Request, error: Exception) -> JSONResponse:
+    # The range's start is what to change (or the retention setting the detail names).
+    return problem_response(request, 400, str(error), "start")
+
+
 async def _unavailable(request: Request, error: Exception) -> JSONResponse:
     return problem_response(request, 503, f"the store is unavailable: {error}")
 
@@ -146,6 +151,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(Unknown, _unknown)
     app.add_exception_handler(QueryError, _query)
+    app.add_exception_handler(BeyondRetention, _beyond_retention)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     app.add_exception_handler(Exception, _internal)
 

@@ -19,11 +19,19 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from hub.contracts import Store
-from hub.query import AggregateQuery
+from hub.query import AggregateQuery, SumOfMeansQuery
 
-__all__ = ["charger_energy_wh", "consumption_by_wh", "consumption_wh", "peak_demand_w"]
+__all__ = [
+    "DEMAND_SERIES",
+    "charger_energy_wh",
+    "consumption_by_wh",
+    "consumption_wh",
+    "peak_demand_w",
+]
 
 Where = Mapping[str, tuple[str, ...]]
+# What one meter is: its power is averaged over a window apart from the other meters'.
+DEMAND_SERIES = ("device", "channel")
 
 
 def consumption_wh(
@@ -50,24 +58,15 @@ def peak_demand_w(
     store: Store, where: Where, start_ns: int, end_ns: int, window_ns: int
 ) -> tuple[int, float] | None:
     """The window (start) of highest demand and the demand in W, or ``None`` without data.
-    Ties go to the earliest window."""
-    query = AggregateQuery(
-        "building_energy",
-        "power_w",
-        "mean",
-        start_ns,
-        end_ns,
-        every_ns=window_ns,
-        group_by=("device", "channel"),
-        where=dict(where),
+    Ties go to the earliest window. The store sums the meters' means (one row per window
+    comes back, not one per meter and window)."""
+    query = SumOfMeansQuery(
+        "building_energy", "power_w", start_ns, end_ns, window_ns, DEMAND_SERIES, dict(where)
     )
-    demand: dict[int, float] = defaultdict(float)
-    for series in store.aggregate(query):
-        for bucket in series.buckets:
-            demand[bucket.time_ns] += float(bucket.value or 0.0)
+    demand = [(bucket.time_ns, float(bucket.value or 0.0)) for bucket in store.sum_of_means(query)]
     if not demand:
         return None
-    return max(sorted(demand.items()), key=lambda item: item[1])
+    return max(sorted(demand), key=lambda item: item[1])
 
 
 def charger_energy_wh(

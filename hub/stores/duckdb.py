@@ -11,6 +11,10 @@ Batches go in as Arrow tables (``INSERT ... ON CONFLICT DO UPDATE``), never thro
 DuckDB locks its file: the ingest pipeline and the API share one ``DuckDBStore`` in one
 process, each thread on its own cursor.
 
+Retention deletes old points in small transactions (:meth:`DuckDBStore.delete_before`, at
+most ``limit`` rows each) under the same write lock as a batch, so a batch waits for one
+small delete at most, never for a whole sweep (:mod:`hub.stores.duckdb_retention`).
+
 A failing disk must not break the store for good: a write that fails (full disk, failed
 checkpoint) is rolled back where DuckDB still can (a ROLLBACK that fails in turn is ignored,
 the transaction is gone either way) and reported as :class:`StoreUnavailable`; a database
@@ -46,6 +50,7 @@ from hub.query import (
     PointRow,
     PointsQuery,
     SeriesResult,
+    SumOfMeansQuery,
 )
 from hub.stores.latest import LatestIndex
 
@@ -314,6 +319,39 @@ class DuckDBStore:
             f"ON CONFLICT (series, time) DO UPDATE SET {updates}"
         )
 
+    # -- retention ------------------------------------------------------------------------
+
+    def measurements(self) -> list[str]:
+        """The measurements (tables) the file holds."""
+        return sorted(self._columns)
+
+    def delete_before(self, measurement: str, before_ns: int, limit: int) -> int:
+        """Delete at most ``limit`` points of ``measurement`` older than ``before_ns``, in one
+        transaction under the write lock; returns how many were deleted (fewer than ``limit``:
+        none older is left). Raises ``StoreUnavailable`` as a failed write does."""
+        if measurement not in self._columns:
+            return 0
+        table = _quote(measurement)
+        with self._write_lock:
+            if self._broken is not None:
+                self._reopen()
+            con = self._cursor()
+            try:
+                con.execute("BEGIN")
+                row = con.execute(
+                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "
+                    f"WHERE time < make_timestamp_ns(?) LIMIT {int(limit)})",
+                    [before_ns],
+                ).fetchone()
+                con.execute("COMMIT")
+            except Exception as error:  # duckdb.Error, or an OSError of a failing disk
+                self._recover(con, error)
+                raise StoreUnavailable(f"DuckDB delete failed: {error}") from error
+            deleted = int(row[0]) if row else 0
+            if deleted < limit:  # none older is left: neither may the latest values show one
+                self._latest.drop_before(measurement, before_ns)
+        return deleted
+
     # -- queries --------------------------------------------------------------------------
 
     def _where(
@@ -422,6 +460,41 @@ class DuckDBStore:
             args = [query.start_ns, query.end_ns, *params]
         rows = self._cursor().execute(sql, args).fetchall()
         return _to_series(rows, query.group_by)
+
+    def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
+        with self._reading():
+            return self._sum_of_means(query)
+
+    def _sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
+        columns = self._columns.get(query.measurement)
+        if columns is None or columns.get(query.field, TAG) == TAG:
+            return []
+        if columns[query.field] != "DOUBLE":
+            raise QueryError(
+                f"mean needs a numeric field; {query.field!r} is {_KIND[columns[query.field]]}"
+            )
+        filters = self._where(columns, query.where)
+        if filters is None:
+            return []
+        clauses, params = filters
+        field = _quote(query.field)
+        # A series tag the table lacks is "" for every point: it splits nothing.
+        series = [
+            f"COALESCE({_quote(tag)}, '')" for tag in query.series_by if columns.get(tag) == TAG
+        ]
+        conditions = " AND ".join([f"{field} IS NOT NULL", *clauses])
+        sql = f"""
+            WITH means AS (
+                SELECT (epoch_ns(time) // {query.every_ns}) * {query.every_ns} AS bucket,
+                       avg({field}) AS mean
+                FROM {_quote(query.measurement)}
+                WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+                  AND {conditions}
+                GROUP BY {", ".join(["bucket", *series])}
+            )
+            SELECT bucket, sum(mean) FROM means GROUP BY bucket ORDER BY bucket"""
+        rows = self._cursor().execute(sql, [query.start_ns, query.end_ns, *params]).fetchall()
+        return [Bucket(int(bucket), float(value)) for bucket, value in rows]
 
     def latest(self, query: LatestQuery) -> list[LatestRow]:
         with self._reading():

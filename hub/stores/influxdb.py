@@ -28,6 +28,10 @@ halves that are resent are idempotent). A batch with ``k`` bad points of ``n`` c
   the range, streamed in chunks). Cost: every reading of the range crosses the network as JSON
   (about 40 bytes each) and is summed in Python, roughly 1 s per million readings, against a
   server-side aggregate for the other functions. Ask for narrow ranges or few series.
+* sum of means: one subquery, ``SELECT SUM("mean") FROM (SELECT MEAN(f) ... GROUP BY
+  time(<every>ns), "series tags" fill(none)) WHERE time >= <first window> ... GROUP BY
+  time(<every>ns) fill(none)``: the server averages each series and sums the means, one row
+  per window comes back.
 * latest: ``SELECT LAST(f) ... GROUP BY *`` per field (one statement each, so each value keeps
   its own time), in one request after ``SHOW FIELD KEYS`` when every field is wanted.
 * points: ``SHOW FIELD KEYS FROM m; SHOW TAG KEYS FROM m``, then ``SELECT "f"::field, ...,
@@ -67,6 +71,7 @@ from hub.query import (
     PointRow,
     PointsQuery,
     SeriesResult,
+    SumOfMeansQuery,
 )
 from hub.stores.influxql import (
     ANY_TYPE,
@@ -259,6 +264,11 @@ class InfluxDBStore:
                 merge_series(results[result.get("statement_id", 0)], result.get("series", []))
         return results
 
+    def statements(self, statements: Sequence[str]) -> list[list[dict]]:
+        """Run InfluxQL ``statements`` (``SHOW``, ``CREATE RETENTION POLICY``...) on the
+        database; the series of each. A refused statement raises ``QueryError``."""
+        return self._query(statements)
+
     # -- queries --------------------------------------------------------------------------
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
@@ -297,6 +307,37 @@ class InfluxDBStore:
                     SeriesResult({tag: tags.get(tag, "") for tag in query.group_by}, buckets)
                 )
         return ordered(results, query.group_by)
+
+    def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
+        if any(not values for values in query.where.values()):
+            return []
+        measurement = influxql_identifier(query.measurement)
+        every = f"time({query.every_ns}ns)"
+        groups = ", ".join([every, *(influxql_identifier(tag) for tag in query.series_by)])
+        # The inner windows start on the epoch grid, so the first may start before start_ns:
+        # the outer range begins at that window, or it would drop it.
+        first_window = query.start_ns - query.start_ns % query.every_ns
+        inner = (
+            f"SELECT MEAN({influxql_identifier(query.field)}) FROM {measurement} WHERE "
+            f"{time_range(query.start_ns, query.end_ns)}{tag_conditions(query.where)} "
+            f"GROUP BY {groups} fill(none)"
+        )
+        select = (
+            f'SELECT SUM("mean") FROM ({inner}) WHERE {time_range(first_window, query.end_ns)} '
+            f"GROUP BY {every} fill(none)"
+        )
+        field_keys, series = self._query([f"SHOW FIELD KEYS FROM {measurement}", select])
+        kind = field_types(field_keys).get(query.field)
+        if kind is None:
+            return []
+        if kind != "float":
+            raise QueryError(f"mean needs a numeric field; {query.field!r} is {kind}")
+        return [
+            Bucket(int(time), float(value))
+            for block in series
+            for time, value in block.get("values", [])
+            if value is not None
+        ]
 
     @staticmethod
     def _check_field(query: AggregateQuery, types: dict[str, str]) -> bool:

@@ -36,6 +36,21 @@ class LatestIndex:
     def loaded(self, table: str) -> bool:
         return table in self._tables
 
+    def drop_before(self, table: str, before_ns: int) -> None:
+        """Retention deleted every point of ``table`` older than ``before_ns``: a value that
+        old has no row left (nor has any older one), so it goes, and a series left without
+        values with it. Exact, and no rescan of the table (which would hold the write lock)."""
+        with self._lock:
+            series = self._tables.get(table)
+            if series is None:
+                return
+            for key in list(series):
+                values = series[key].values
+                for field in [f for f, (time_ns, _) in values.items() if time_ns < before_ns]:
+                    del values[field]
+                if not values:
+                    del series[key]
+
     def load(
         self, table: str, rows: Iterable[tuple[str, dict[str, str], str, int, FieldValue]]
     ) -> None:

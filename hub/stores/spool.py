@@ -34,12 +34,14 @@ from hub.errors import StoreUnavailable
 from hub.points import Point
 from hub.query import (
     AggregateQuery,
+    Bucket,
     Catalog,
     LatestQuery,
     LatestRow,
     PointRow,
     PointsQuery,
     SeriesResult,
+    SumOfMeansQuery,
 )
 from hub.stores.spool_lock import SpoolLock
 from hub.stores.spool_log import (
@@ -302,6 +304,9 @@ class SpooledStore:
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         return self._inner.aggregate(query)
+
+    def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
+        return self._inner.sum_of_means(query)
 
     def latest(self, query: LatestQuery) -> list[LatestRow]:
         return self._inner.latest(query)

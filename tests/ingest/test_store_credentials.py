@@ -122,3 +122,25 @@ def test_the_right_credentials_are_ready_and_store(
     finally:
         publisher.close()
         hub.stop()
+
+
+def test_a_user_without_admin_rights_is_ready_and_the_log_says_what_retention_needs(
+    tmp_path: Path, mosquitto: Mosquitto, secured_influxd: RunningServer
+) -> None:
+    writer = ("writer", "writer-password-0123")
+    influx_query(
+        secured_influxd.url, f"CREATE USER {writer[0]} WITH PASSWORD '{writer[1]}'", auth=ADMIN
+    )
+    influx_query(secured_influxd.url, f'GRANT ALL ON "cityhub" TO {writer[0]}', auth=ADMIN)
+    hub = start_hub(tmp_path, mosquitto, secured_influxd, *writer)
+    try:
+        hub.wait_ready(30)  # may read and write: ready, retention or not
+        wait_until(
+            lambda: (
+                "CITYHUB_RETENTION__RAW_DAYS: InfluxDB refused `ALTER RETENTION POLICY "
+                '"autogen" ON "cityhub" DURATION 90d`' in hub.log()
+            ),
+            message="the log does not say which retention setting could not be applied",
+        )
+    finally:
+        hub.stop()

@@ -4,6 +4,9 @@ same answers (exact values), against a real DuckDB file and a real InfluxDB serv
 
 from __future__ import annotations
 
+import random
+from collections import defaultdict
+
 import pytest
 
 from hub.contracts import Store
@@ -19,6 +22,7 @@ from hub.query import (
     PointRow,
     PointsQuery,
     SeriesResult,
+    SumOfMeansQuery,
 )
 
 S = 1_000_000_000
@@ -516,3 +520,114 @@ def test_points_query_validation(options: dict[str, object]) -> None:
     arguments: dict[str, object] = {"measurement": "m", "start_ns": T0, "end_ns": T0 + 1}
     with pytest.raises(ValueError):
         PointsQuery(**(arguments | options))  # type: ignore[arg-type]
+
+
+# -- sum of per-series means (demand) ------------------------------------------------------
+
+
+def demand(
+    every_ns: int = H,
+    start: int = T0,
+    end: int = T0 + 2 * H,
+    series_by: tuple[str, ...] = ("device",),
+    **options: object,
+) -> SumOfMeansQuery:
+    return SumOfMeansQuery("energy", "power_w", start, end, every_ns, series_by, **options)  # type: ignore[arg-type]
+
+
+def test_sum_of_means_sums_each_series_mean_per_window(store: Store) -> None:
+    store.write(ENERGY)
+    # hour 0: m1 25 + m2 160 + SPECIAL 5 + m4 7; hour 1: m1 50
+    assert store.sum_of_means(demand()) == [Bucket(T0, 197.0), Bucket(T0 + H, 50.0)]
+    # a series tag the measurement lacks splits nothing
+    assert store.sum_of_means(demand(series_by=("device", "channel"))) == [
+        Bucket(T0, 197.0),
+        Bucket(T0 + H, 50.0),
+    ]
+    # series by building: b1 averages m1 and m2 together (70), "" is the untagged meter
+    assert store.sum_of_means(demand(series_by=("building",))) == [
+        Bucket(T0, 82.0),
+        Bucket(T0 + H, 50.0),
+    ]
+
+
+def test_sum_of_means_filters_and_quarter_hours(store: Store) -> None:
+    store.write(ENERGY)
+    b1 = {"building": ("b1",)}
+    assert store.sum_of_means(demand(where=b1)) == [Bucket(T0, 185.0), Bucket(T0 + H, 50.0)]
+    assert store.sum_of_means(demand(15 * M, end=T0 + H + 1, where=b1)) == [
+        Bucket(T0, 130.0),
+        Bucket(T0 + 15 * M, 20.0),
+        Bucket(T0 + 30 * M, 230.0),
+        Bucket(T0 + 45 * M, 40.0),
+        Bucket(T0 + H, 50.0),
+    ]
+    assert store.sum_of_means(demand(where={"building": ("b 2",)})) == [Bucket(T0, 5.0)]
+    assert store.sum_of_means(demand(where={"device": ()})) == []
+    assert store.sum_of_means(demand(where={"missing_tag": ("m1",)})) == []
+
+
+def test_sum_of_means_of_a_range_starting_inside_a_window(store: Store) -> None:
+    store.write(ENERGY)
+    # [T0+10m, T0+50m): the first window keeps its aligned start and only SPECIAL's reading
+    assert store.sum_of_means(demand(15 * M, T0 + 10 * M, T0 + 50 * M)) == [
+        Bucket(T0, 5.0),
+        Bucket(T0 + 15 * M, 27.0),
+        Bucket(T0 + 30 * M, 230.0),
+        Bucket(T0 + 45 * M, 40.0),
+    ]
+
+
+def test_sum_of_means_without_data_or_of_a_string_field(store: Store) -> None:
+    store.write(ENERGY)
+    store.write([Point("charger", {"device": "ch1"}, {"status": "Available"}, T0)])
+    assert store.sum_of_means(demand(start=T0 + 3 * H, end=T0 + 4 * H)) == []
+    assert store.sum_of_means(SumOfMeansQuery("nothing", "power_w", T0, T0 + H, H, ())) == []
+    assert store.sum_of_means(SumOfMeansQuery("energy", "nothing", T0, T0 + H, H, ())) == []
+    with pytest.raises(QueryError):
+        store.sum_of_means(SumOfMeansQuery("charger", "status", T0, T0 + H, H, ("device",)))
+
+
+def test_sum_of_means_equals_the_means_summed_by_the_caller(store: Store) -> None:
+    """On random meters and channels, the store's answer is what summing ``aggregate``'s
+    per-series means gives (the path peak demand took before the primitive)."""
+    rng = random.Random(15)
+    points = [
+        Point(
+            "energy",
+            {"device": f"d{rng.randrange(12)}", "channel": str(rng.randrange(3)), "building": b},
+            {"power_w": round(rng.uniform(0, 5000), 1)},
+            T0 + rng.randrange(6 * H // S) * S,
+        )
+        for b in ("b1", "b2")
+        for _ in range(400)
+    ]
+    store.write(points)
+    for every, where in ((15 * M, {}), (H, {"building": ("b2",)}), (7 * M, {})):
+        start, end = T0 + 5 * M, T0 + 5 * H
+        means = AggregateQuery(
+            "energy", "power_w", "mean", start, end, every, ("device", "channel"), where
+        )
+        summed: dict[int, float] = defaultdict(float)
+        for series in store.aggregate(means):
+            for bucket in series.buckets:
+                summed[bucket.time_ns] += float(bucket.value or 0)
+        got = store.sum_of_means(demand(every, start, end, ("device", "channel"), where=where))
+        assert [b.time_ns for b in got] == sorted(summed)
+        assert [b.value for b in got] == pytest.approx([summed[t] for t in sorted(summed)])
+
+
+@pytest.mark.parametrize(
+    "options", [{"end_ns": T0}, {"every_ns": 0}, {"series_by": ("a-b",)}, {"field": "1x"}]
+)
+def test_sum_of_means_query_validation(options: dict[str, object]) -> None:
+    arguments: dict[str, object] = {
+        "measurement": "m",
+        "field": "f",
+        "start_ns": T0,
+        "end_ns": T0 + 1,
+        "every_ns": H,
+        "series_by": (),
+    }
+    with pytest.raises(ValueError):
+        SumOfMeansQuery(**(arguments | options))  # type: ignore[arg-type]

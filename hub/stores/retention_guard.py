@@ -1,0 +1,67 @@
+"""The store as the API reads it: every ranged question checked against retention first.
+
+A question about a period whose points are deleted (or are about to be) is refused with
+:class:`~hub.errors.BeyondRetention` (a 400 naming the retention setting) by
+:func:`hub.query.check_retention`, before the store is asked: answered from what is left, it
+would be silently partial. The clock is the API's, so "now" is the request's instant.
+Everything else passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hub.contracts import RefusedPoint, Store
+from hub.points import Point
+from hub.query import (
+    AggregateQuery,
+    Bucket,
+    Catalog,
+    LatestQuery,
+    LatestRow,
+    PointRow,
+    PointsQuery,
+    SeriesResult,
+    SumOfMeansQuery,
+    check_retention,
+)
+from hub.retention import Retention
+from hub.timestamps import Clock
+
+__all__ = ["RetentionGuard"]
+
+
+class RetentionGuard:
+    """A :class:`hub.contracts.Store` that refuses questions older than ``retention``."""
+
+    def __init__(self, inner: Store, retention: Retention, clock: Clock) -> None:
+        self.inner = inner
+        self._retention = retention
+        self._clock = clock
+
+    def write(self, points: Sequence[Point]) -> list[RefusedPoint]:
+        return self.inner.write(points)
+
+    def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
+        check_retention(query, self._clock.now_ns(), self._retention)
+        return self.inner.aggregate(query)
+
+    def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
+        check_retention(query, self._clock.now_ns(), self._retention)
+        return self.inner.sum_of_means(query)
+
+    def points(self, query: PointsQuery) -> list[PointRow]:
+        check_retention(query, self._clock.now_ns(), self._retention)
+        return self.inner.points(query)
+
+    def latest(self, query: LatestQuery) -> list[LatestRow]:
+        return self.inner.latest(query)
+
+    def catalog(self) -> Catalog:
+        return self.inner.catalog()
+
+    def ping(self) -> None:
+        self.inner.ping()
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,74 @@
+"""Retention over HTTP: the real hub (``cityhub run``, DuckDB) deletes raw points past
+``CITYHUB_RETENTION__RAW_DAYS`` in the background from its start, and a question about the
+period they covered is a 400 problem document naming the retention, never the part that
+is left."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hub.broker import Mosquitto
+from hub.points import Point
+from hub.query import PointsQuery
+from hub.retention import DAY_NS
+from hub.stores.duckdb import DuckDBStore
+from tests.conftest import HubProcess, wait_until
+
+HOUR_NS = 3600 * 1_000_000_000
+
+
+def meter(days_ago: float, now_ns: int, power_w: float) -> Point:
+    time_ns = (now_ns - int(days_ago * DAY_NS)) // HOUR_NS * HOUR_NS
+    tags = {"device": "m-1", "building": "b-1", "district": "harbour"}
+    return Point("building_energy", tags, {"power_w": power_w}, time_ns)
+
+
+def test_old_raw_points_go_and_questions_about_them_are_refused_by_name(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    now_ns = time.time_ns()
+    hub = HubProcess(tmp_path, mosquitto.port, CITYHUB_RETENTION__RAW_DAYS="30")
+    database = hub.data_dir / "cityhub.duckdb"
+    seed = DuckDBStore(database)
+    assert seed.write([meter(40, now_ns, 4000.0), meter(10, now_ns, 1000.0)]) == []
+    seed.close()
+    hub.start()
+    try:
+        with hub.client() as client:
+
+            def oldest_kept() -> datetime:
+                [energy] = [
+                    m
+                    for m in client.get("/api/v1/catalog").json()["measurements"]
+                    if m["name"] == "building_energy"
+                ]
+                return datetime.fromisoformat(energy["first"])
+
+            # the sweep at the start deletes the 40-day-old point
+            horizon = datetime.fromtimestamp((now_ns - 30 * DAY_NS) / 1e9, tz=UTC)
+            wait_until(lambda: oldest_kept() > horizon, message="the old point is still there")
+            params = {"measurement": "building_energy", "field": "power_w", "fn": "max"}
+            refused = client.get("/api/v1/aggregate", params={**params, "start": "-45d"})
+            assert refused.status_code == 400
+            assert refused.headers["content-type"] == "application/problem+json"
+            problem = refused.json()
+            assert problem["parameter"] == "start"
+            assert problem["detail"].startswith(
+                "raw points are kept 30 days (CITYHUB_RETENTION__RAW_DAYS); start="
+            )
+            peak = client.get("/api/v1/buildings/b-1/peak", params={"start": "-31d"})
+            assert (peak.status_code, peak.json()["parameter"]) == (400, "start")
+            kept = client.get("/api/v1/aggregate", params={**params, "start": "-29d"})
+            assert kept.status_code == 200
+            [series] = kept.json()["series"]
+            assert [p["value"] for p in series["points"]] == [1000.0]
+    finally:
+        hub.stop()
+    store = DuckDBStore(database)
+    try:
+        rows = store.points(PointsQuery("building_energy", 0, now_ns))
+    finally:
+        store.close()
+    assert [row.fields["power_w"] for row in rows] == [1000.0]
