@@ -9,6 +9,7 @@ what each does beyond that (and what it does not) is said in its configuration f
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -45,18 +46,27 @@ class Contender(Protocol):
     def check_alive(self) -> None: ...
     def stop(self) -> None: ...
     def log(self) -> str: ...
+    def write_errors(self) -> int: ...
 
 
 def installed() -> str | None:
     """Why the peers cannot run (``bench/peers/install.sh`` has not been run), or None."""
-    missing = [str(p.relative_to(HERE)) for p in (NODE_RED_MAIN, M2I_BINARY) if not p.exists()]
-    if (NODE_MODULES / "node-red-contrib-influxdb").exists() is False:
-        missing.append("node_modules/node-red-contrib-influxdb")
+    needed = (NODE_RED_MAIN, NODE_MODULES / "node-red-contrib-influxdb", M2I_BINARY)
+    missing = [str(path.relative_to(HERE)) for path in needed if not path.exists()]
     return f"not installed: {', '.join(missing)}" if missing else None
+
+
+def _count(pattern: re.Pattern[str], log_path: Path) -> int:
+    try:
+        return len(pattern.findall(log_path.read_text(errors="replace")))
+    except OSError:
+        return 0
 
 
 class _Process:
     """A child process with its output in ``workdir/<name>.log``."""
+
+    write_error: re.Pattern[str]  # the log line of one failed write to the sink
 
     def __init__(self, workdir: Path, name: str) -> None:
         self.workdir = workdir
@@ -85,6 +95,9 @@ class _Process:
         except OSError:
             return ""
 
+    def write_errors(self) -> int:
+        return _count(self.write_error, self.log_path)
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -97,7 +110,13 @@ class _Process:
 
 
 class NodeRed(_Process):
-    """Node-RED 4, headless (no editor, no admin API), the flow copied into its user folder."""
+    """Node-RED 4, headless (no editor, no admin API), the flow copied into its user folder.
+
+    Its InfluxDB client (influxdb-client-js) retries a failed write 5-10 s later, then with
+    doubling delays, for at most 180 s, keeping at most 32,000 lines to retry: past that it
+    drops the oldest (its log says "oldest lines removed")."""
+
+    write_error = re.compile(r"Write to InfluxDB failed")
 
     def __init__(self, workdir: Path, broker_port: int, sink_url: str) -> None:
         super().__init__(workdir, "node-red")
@@ -126,7 +145,10 @@ class NodeRed(_Process):
 
 
 class Mqtt2InfluxDB(_Process):
-    """mqtt2influxdb from its own venv, with the committed configuration."""
+    """mqtt2influxdb from its own venv, with the committed configuration. A failed write is
+    logged and the message dropped (no retry)."""
+
+    write_error = re.compile(r"Failed to write to InfluxDB")
 
     def __init__(self, workdir: Path, broker_port: int, sink_url: str) -> None:
         super().__init__(workdir, "mqtt2influxdb")
@@ -167,6 +189,13 @@ class Hub:
 
     def log(self) -> str:
         return self.runner.log()
+
+    def write_errors(self) -> int:
+        """Store failures the spool logged (it keeps the batch and forwards it later)."""
+        return _count(
+            re.compile(r"WARNING hub\.stores\.spool: store: (?!reachable|writing)"),
+            self.runner.log_path,
+        )
 
     def stop(self) -> None:
         self.runner.stop()
