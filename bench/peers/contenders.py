@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from bench.peers.flow import FLOW_FILES
 from bench.services import HubRunner
 from hub.broker import free_port
 
@@ -118,15 +119,16 @@ class NodeRed(_Process):
 
     write_error = re.compile(r"Write to InfluxDB failed")
 
-    def __init__(self, workdir: Path, broker_port: int, sink_url: str) -> None:
+    def __init__(
+        self, workdir: Path, broker_port: int, sink_url: str, *, batched: bool = False
+    ) -> None:
         super().__init__(workdir, "node-red")
         self.env = {"MQTT_PORT": str(broker_port), "INFLUX_URL": sink_url}
+        self.flow_file = FLOW_FILES[batched]
 
     def start(self) -> None:
-        from bench.peers.flow import FLOW_FILE
-
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "flows.json").write_text(FLOW_FILE.read_text())
+        (self.workdir / "flows.json").write_text(self.flow_file.read_text())
         link = self.workdir / "node_modules"  # where Node-RED looks for installed nodes
         if not link.exists():
             link.symlink_to(NODE_MODULES)
@@ -207,6 +209,10 @@ CONTENDERS: dict[str, tuple[str, Factory]] = {
     "node-red": (
         "Node-RED 4 + node-red-contrib-influxdb",
         lambda workdir, port, url, _registry: NodeRed(workdir, port, url),
+    ),
+    "node-red-batched": (
+        "Node-RED 4, batched (join 1,000 points or 100 ms → influxdb batch)",
+        lambda workdir, port, url, _registry: NodeRed(workdir, port, url, batched=True),
     ),
     "mqtt2influxdb": (
         "mqtt2influxdb 2.0.6",
