@@ -9,11 +9,13 @@ what each does beyond that (and what it does not) is said in its configuration f
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from bench.peers.flow import FLOW_FILES
 from bench.services import HubRunner
 from hub.broker import free_port
 
@@ -45,18 +47,27 @@ class Contender(Protocol):
     def check_alive(self) -> None: ...
     def stop(self) -> None: ...
     def log(self) -> str: ...
+    def write_errors(self) -> int: ...
 
 
 def installed() -> str | None:
     """Why the peers cannot run (``bench/peers/install.sh`` has not been run), or None."""
-    missing = [str(p.relative_to(HERE)) for p in (NODE_RED_MAIN, M2I_BINARY) if not p.exists()]
-    if (NODE_MODULES / "node-red-contrib-influxdb").exists() is False:
-        missing.append("node_modules/node-red-contrib-influxdb")
+    needed = (NODE_RED_MAIN, NODE_MODULES / "node-red-contrib-influxdb", M2I_BINARY)
+    missing = [str(path.relative_to(HERE)) for path in needed if not path.exists()]
     return f"not installed: {', '.join(missing)}" if missing else None
+
+
+def _count(pattern: re.Pattern[str], log_path: Path) -> int:
+    try:
+        return len(pattern.findall(log_path.read_text(errors="replace")))
+    except OSError:
+        return 0
 
 
 class _Process:
     """A child process with its output in ``workdir/<name>.log``."""
+
+    write_error: re.Pattern[str]  # the log line of one failed write to the sink
 
     def __init__(self, workdir: Path, name: str) -> None:
         self.workdir = workdir
@@ -85,6 +96,9 @@ class _Process:
         except OSError:
             return ""
 
+    def write_errors(self) -> int:
+        return _count(self.write_error, self.log_path)
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -97,17 +111,24 @@ class _Process:
 
 
 class NodeRed(_Process):
-    """Node-RED 4, headless (no editor, no admin API), the flow copied into its user folder."""
+    """Node-RED 4, headless (no editor, no admin API), the flow copied into its user folder.
 
-    def __init__(self, workdir: Path, broker_port: int, sink_url: str) -> None:
+    Its InfluxDB client (influxdb-client-js) retries a failed write 5-10 s later, then with
+    doubling delays, for at most 180 s, keeping at most 32,000 lines to retry: past that it
+    drops the oldest (its log says "oldest lines removed")."""
+
+    write_error = re.compile(r"Write to InfluxDB failed")
+
+    def __init__(
+        self, workdir: Path, broker_port: int, sink_url: str, *, batched: bool = False
+    ) -> None:
         super().__init__(workdir, "node-red")
         self.env = {"MQTT_PORT": str(broker_port), "INFLUX_URL": sink_url}
+        self.flow_file = FLOW_FILES[batched]
 
     def start(self) -> None:
-        from bench.peers.flow import FLOW_FILE
-
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "flows.json").write_text(FLOW_FILE.read_text())
+        (self.workdir / "flows.json").write_text(self.flow_file.read_text())
         link = self.workdir / "node_modules"  # where Node-RED looks for installed nodes
         if not link.exists():
             link.symlink_to(NODE_MODULES)
@@ -126,7 +147,10 @@ class NodeRed(_Process):
 
 
 class Mqtt2InfluxDB(_Process):
-    """mqtt2influxdb from its own venv, with the committed configuration."""
+    """mqtt2influxdb from its own venv, with the committed configuration. A failed write is
+    logged and the message dropped (no retry)."""
+
+    write_error = re.compile(r"Failed to write to InfluxDB")
 
     def __init__(self, workdir: Path, broker_port: int, sink_url: str) -> None:
         super().__init__(workdir, "mqtt2influxdb")
@@ -168,6 +192,13 @@ class Hub:
     def log(self) -> str:
         return self.runner.log()
 
+    def write_errors(self) -> int:
+        """Store failures the spool logged (it keeps the batch and forwards it later)."""
+        return _count(
+            re.compile(r"WARNING hub\.stores\.spool: store: (?!reachable|writing)"),
+            self.runner.log_path,
+        )
+
     def stop(self) -> None:
         self.runner.stop()
 
@@ -178,6 +209,10 @@ CONTENDERS: dict[str, tuple[str, Factory]] = {
     "node-red": (
         "Node-RED 4 + node-red-contrib-influxdb",
         lambda workdir, port, url, _registry: NodeRed(workdir, port, url),
+    ),
+    "node-red-batched": (
+        "Node-RED 4, batched (join 1,000 points or 100 ms → influxdb batch)",
+        lambda workdir, port, url, _registry: NodeRed(workdir, port, url, batched=True),
     ),
     "mqtt2influxdb": (
         "mqtt2influxdb 2.0.6",

@@ -66,6 +66,8 @@ def render_peers(result: dict[str, Any]) -> list[str]:
             notes = f"**lost {row['lost_messages']:,} of {row['messages']:,}**"
         elif row.get("seconds_at_most"):
             notes = f"end seen on the sink's tick at {row['seconds_at_most']:.2f} s"
+        if row.get("write_errors_logged"):
+            notes += f"; {row['write_errors_logged']:,} failed writes in its log"
         lines.append(
             f"| {row['contender']} | {_fmt(row.get('seconds'), 2)} | {_fmt(row.get('rate'))} "
             f"| {_fmt(row.get('hub_ratio'), 2)} | {_fmt(row.get('stored_messages'))} "

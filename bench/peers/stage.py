@@ -34,7 +34,9 @@ from bench.workload import MARKER_DEVICE, Message, Workload
 __all__ = ["finish_time", "measure_peer", "peer_messages", "run_peers"]
 
 POLL_S = 0.1
-STALL_S = 20.0
+# No progress for this long ends a run as short: longer than any retry of the peers' clients
+# (Node-RED's influxdb-client-js gives up 180 s after a write's first attempt).
+STALL_S = 190.0
 READY_TIMEOUT_S = 90.0
 STORED_METRIC = "building_energy_power_w"  # one sample per message for every contender
 Result = dict[str, Any]
@@ -143,6 +145,7 @@ def measure_peer(ctx: Context, key: str, messages: list[Message]) -> Result:
             finally:
                 publisher.close()
                 contender.stop()
+            write_errors = contender.write_errors()
             stored = _count_stored(sink, count)
     finally:
         sink.stop()
@@ -155,6 +158,7 @@ def measure_peer(ctx: Context, key: str, messages: list[Message]) -> Result:
         "expected_rows": FIELDS_PER_MESSAGE * count,
         "stored_messages": stored,
         "lost_messages": max(0, count - stored),
+        "write_errors_logged": write_errors,
         "cpu_s": cpu,
     }
 

@@ -13,14 +13,14 @@ import pytest
 import yaml
 
 from adapters.senml import SenMLAdapter
-from bench.peers.flow import FLOW_FILE, FUNCTION_FILE, render_flow
+from bench.peers.flow import FLOW_FILES, FUNCTION_FILE, TO_BATCH, render_flow
 from bench.peers.report import render_peers, summarize
 from bench.peers.stage import finish_time
 from bench.workload import Workload
 from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
 
-M2I_CONFIG = FLOW_FILE.parent / "mqtt2influxdb.yaml"
+M2I_CONFIG = FUNCTION_FILE.parent / "mqtt2influxdb.yaml"
 
 
 def _hub_points(count: int) -> list[tuple[str, bytes, dict[str, float], int]]:
@@ -35,34 +35,46 @@ def _hub_points(count: int) -> list[tuple[str, bytes, dict[str, float], int]]:
     return out
 
 
-def test_the_committed_flow_is_built_from_the_committed_function() -> None:
-    assert FLOW_FILE.read_text() == render_flow(FUNCTION_FILE), "run python -m bench.peers.flow"
-    nodes = {node["type"]: node for node in json.loads(FLOW_FILE.read_text())}
+@pytest.mark.parametrize("batched", [False, True], ids=["per-message", "batched"])
+def test_the_committed_flows_are_built_from_the_committed_function(batched: bool) -> None:
+    flow_file = FLOW_FILES[batched]
+    assert flow_file.read_text() == render_flow(batched), "run python -m bench.peers.flow"
+    flow = json.loads(flow_file.read_text())
+    nodes = {node["type"]: node for node in flow}
+    by_id = {node["id"]: node for node in flow}
     assert nodes["mqtt in"]["topic"] == "senml/+" and nodes["mqtt in"]["qos"] == "1"
-    assert nodes["influxdb out"]["measurement"] == "building_energy"
+    assert by_id["bench-senml-to-points"]["func"] == FUNCTION_FILE.read_text()
     assert nodes["mqtt-broker"]["port"] == "${MQTT_PORT}"  # filled from the environment
+    sink = nodes["influxdb batch" if batched else "influxdb out"]
+    assert (sink["influxdb"], sink["precisionV18FluxV20"]) == ("bench-sink", "ms")
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js (the peer runs on it)")
-def test_the_node_red_function_writes_the_points_the_hub_stores() -> None:
+def test_the_node_red_functions_write_the_points_the_hub_stores() -> None:
     cases = _hub_points(20)
     runner = (
         "const fs = require('fs');"
         "const fn = new Function('msg', fs.readFileSync(process.argv[1], 'utf8'));"
         "const msgs = JSON.parse(fs.readFileSync(0, 'utf8'));"
-        "console.log(JSON.stringify(msgs.map(m => fn(m).payload)));"
+        "const batch = new Function('msg', process.argv[2]);"
+        "const points = msgs.map(m => fn(m).payload);"
+        "console.log(JSON.stringify([points, batch({payload: points}).payload]));"
     )
     messages = [{"topic": t, "payload": json.loads(p)} for t, p, _, _ in cases]
     done = subprocess.run(
-        ["node", "-e", runner, str(FUNCTION_FILE)],
+        ["node", "-e", runner, str(FUNCTION_FILE), TO_BATCH],
         input=json.dumps(messages), capture_output=True, text=True, check=True, timeout=30,
     )  # fmt: skip
-    for (topic, _, fields, time_ns), (js_fields, js_tags) in zip(
-        cases, json.loads(done.stdout), strict=True
+    points, batch = json.loads(done.stdout)
+    for (topic, _, fields, time_ns), (js_fields, js_tags), element in zip(
+        cases, points, batch, strict=True
     ):
         assert js_tags == {"device": topic.rpartition("/")[2]}
         assert js_fields.pop("time") * 1_000_000 == time_ns
         assert js_fields == pytest.approx(fields)
+        # the batched flow's second function: the "influxdb batch" node's shape
+        assert element == {"measurement": "building_energy", "fields": js_fields,
+                           "tags": js_tags, "timestamp": time_ns // 1_000_000}  # fmt: skip
 
 
 def test_the_mqtt2influxdb_config_reads_the_fields_the_hub_stores() -> None:
