@@ -34,6 +34,7 @@ from hub.api import (
     transit,
 )
 from hub.api.deps import ApiParts
+from hub.api.examples import add_examples
 from hub.api.problems import document_problems, install
 from hub.settings import Settings
 from hub.web import mount_dashboard
@@ -109,7 +110,7 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(FastAPI.openapi(app))
+            app.openapi_schema = add_examples(document_problems(FastAPI.openapi(app)), ROUTERS)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

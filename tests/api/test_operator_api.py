@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
+from hub.api.examples import example_of
 from hub.broker import Mosquitto
 from hub.devices import DeviceRegistry
+from hub.insights.buildings import Peak
 from hub.insights.geo import EARTH_RADIUS_M
 from hub.settings import Settings
 from hub.timestamps import FixedClock
@@ -716,6 +719,30 @@ def test_openapi_types_every_answer_and_error(city: City) -> None:
     assert {"post"} <= set(spec["paths"]["/api/v1/devices"]) and {"put", "delete"} <= set(
         spec["paths"]["/api/v1/devices/{device_id}"]
     )
+
+
+def test_openapi_examples_are_generated_from_the_models_and_match_the_schemas(
+    city: City,
+) -> None:
+    spec = get(city, "/openapi.json")
+    checked = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            content = operation["responses"].get("200", {}).get("content", {})
+            for media in ("application/json", "application/geo+json"):
+                body = content.get(media, {})
+                if "$ref" not in body.get("schema", {}):
+                    continue  # no model: a standard's free-form JSON (GTFS-RT)
+                assert "example" in body, (method, path, media)
+                schema = {**body["schema"], "components": spec["components"]}
+                jsonschema.validate(body["example"], schema)
+                checked.append((method, path))
+    assert len(checked) >= 30 and ("get", "/api/v1/sites/{site_id}/peak") in checked
+    peak = spec["paths"]["/api/v1/sites/{site_id}/peak"]["get"]["responses"]["200"]
+    assert peak["content"]["application/json"]["example"] == example_of(Peak)
+    track = spec["paths"]["/api/v1/buses/{vehicle_id}/track"]["get"]["responses"]["200"]
+    line = track["content"]["application/geo+json"]["example"]["geometry"]
+    assert line["type"] == "LineString" and len(line["coordinates"]) >= 2
 
 
 # -- registry changes (last: they change the registry the other tests count) ----------------

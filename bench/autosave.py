@@ -1,0 +1,200 @@
+"""``python -m bench.autosave``: what Mosquitto's save settings cost.
+
+Mosquitto writes its whole in-memory store (sessions, subscriptions, queued and in-flight
+messages) to ``mosquitto.db`` at every save. The chaos suite measures what each setting loses
+in a broker crash (``python -m chaos --only broker_crash_...``); this measures what it costs,
+once per setting:
+
+- *live*: a real hub drains a numbered QoS 1 stream offered at ``--rate`` msg/s; the broker's
+  CPU time and bytes written (``/proc/<pid>/stat`` and ``io``), how many messages the broker
+  acknowledged (PUBACK) and how fast, and when the hub had stored them all;
+- *backlog*: ``--backlog`` messages of 300 bytes queued as fast as a QoS 1 publisher can for
+  a hub that is away (its persistent session offline): messages accepted per second over the
+  first and the last thousand (a save rewrites the whole queue).
+
+Results go to ``bench/results/autosave.{json,md}``. No timing is asserted anywhere; the
+machine is shared, so read the figures as an order of magnitude.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from chaos.harness import Broker, Hub, NumberedPublisher, hour_start, registry, settled_count
+
+HERE = Path(__file__).resolve().parent
+METERS = 50
+# name -> the options replaced in the shipped configuration (None: the shipped file as is)
+SETTINGS: dict[str, dict[str, str] | None] = {
+    "every_1s": {"autosave_on_changes": "false", "autosave_interval": "1"},
+    "on_changes_1": {"autosave_on_changes": "true", "autosave_interval": "1"},
+    "on_changes_100": {"autosave_on_changes": "true", "autosave_interval": "100"},
+    "on_changes_1000": {"autosave_on_changes": "true", "autosave_interval": "1000"},
+    "every_60s": {"autosave_on_changes": "false", "autosave_interval": "60"},
+    "no_persistence": {"persistence": "false"},
+}
+
+
+def _broker_usage(pid: int) -> tuple[float, int]:
+    """(CPU seconds, bytes written to storage) of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    written = 0
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            written = int(line.split()[1])
+    return cpu_s, written
+
+
+def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> dict[str, object]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {"CITYHUB_INGEST__REGISTRY_FILE": str(registry(workdir / "registry.json", METERS))}
+    broker = Broker(workdir / "broker", SETTINGS[name]).start()
+    hub = Hub(workdir, broker.port, **env)
+    t0 = hour_start(seed)
+    publisher = NumberedPublisher(broker.port, t0, METERS)
+    try:
+        hub.start()
+        cpu_before, written_before = _broker_usage(broker.pid)
+        started = time.monotonic()
+        sender = threading.Thread(target=publisher.stream, args=(messages, rate))
+        sender.start()
+        sender.join()
+        acked = publisher.settle(messages)
+        acked_s = time.monotonic() - started
+        count, _total = settled_count([hub], t0, messages)
+        done_s = time.monotonic() - started
+        cpu_after, written_after = _broker_usage(broker.pid)
+        db = broker.mosquitto.workdir / "data" / "mosquitto.db"
+        return {
+            "setting": name,
+            "options": SETTINGS[name] or "hub/broker_config/mosquitto.conf",
+            "messages": messages,
+            "acked": acked,
+            "stored": count,
+            "offered_rate": rate,
+            "acked_per_s": round(acked / acked_s),
+            "stored_after_s": round(done_s, 1),
+            "broker_cpu_s": round(cpu_after - cpu_before, 2),
+            "broker_cpu_us_per_msg": round((cpu_after - cpu_before) / messages * 1e6, 1),
+            "broker_written_mb": round((written_after - written_before) / 2**20, 1),
+            "db_kb_at_end": round(db.stat().st_size / 1024, 1) if db.exists() else None,
+        }
+    finally:
+        publisher.close()
+        hub.stop()
+        broker.stop()
+
+
+def _away_session(port: int) -> None:
+    """A persistent session subscribed to the stream, then offline (a hub that is down)."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="hub-away", protocol=MQTTProtocolVersion.MQTTv5
+    )
+    subscribed = threading.Event()
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_connect = lambda c, *_: c.subscribe("senml/#", qos=1)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 3600
+    client.connect("127.0.0.1", port, clean_start=False, properties=properties)
+    client.loop_start()
+    subscribed.wait(10)
+    client.disconnect()
+    client.loop_stop()
+
+
+def backlog(workdir: Path, name: str, messages: int) -> dict[str, object]:
+    """Messages per second the broker accepts while queueing them for an offline session."""
+    broker = Broker(workdir / "broker", SETTINGS[name]).start()
+    try:
+        _away_session(broker.port)
+        publisher = NumberedPublisher(broker.port, 0)
+        payload = b"x" * 300
+        rates = []
+        for _ in range(0, messages, 1000):
+            started = time.monotonic()
+            infos = [publisher.client.publish("senml/m-0", payload, qos=1) for _ in range(1000)]
+            for info in infos:
+                info.wait_for_publish(600)
+            rates.append(round(1000 / (time.monotonic() - started)))
+        publisher.close()
+        return {"queued": messages, "first_1000_per_s": rates[0], "last_1000_per_s": rates[-1]}
+    finally:
+        broker.stop()
+
+
+def render(run: dict) -> str:
+    lines = [
+        "# Mosquitto save settings at a steady QoS 1 rate",
+        "",
+        f"`python -m bench.autosave --rate {run['rate']:g} --messages {run['messages']} "
+        f"--backlog {run['backlog']}`, "
+        f"{run['started']}, Mosquitto {run['mosquitto']}, a real hub draining into DuckDB.",
+        "",
+        "| setting | options | acked of sent | acked msg/s | all stored after (s) "
+        "| broker CPU (µs/msg) | broker wrote (MB) | backlog: msg/s first / last 1000 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in run["results"]:
+        options = r["options"] if isinstance(r["options"], str) else json.dumps(r["options"])
+        queued = r["backlog"]
+        lines.append(
+            f"| {r['setting']} | `{options}` | {r['acked']} / {r['messages']} "
+            f"| {r['acked_per_s']} | {r['stored_after_s']} | {r['broker_cpu_us_per_msg']} "
+            f"| {r['broker_written_mb']} "
+            f"| {queued['first_1000_per_s']} / {queued['last_1000_per_s']} |"
+        )
+    lines += [
+        "",
+        f"Offered {run['rate']:g} msg/s; the backlog column queues {run['backlog']} messages "
+        "for an offline session.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.autosave", description=__doc__)
+    parser.add_argument("--rate", type=float, default=5000.0)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--backlog", type=int, default=5000)
+    parser.add_argument("--only", default=",".join(SETTINGS))
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--results-dir", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="cityhub-autosave-"))
+    results = []
+    for index, name in enumerate(args.only.split(",")):
+        result = measure(workdir / name, name, args.rate, args.messages, args.seed + index)
+        result["backlog"] = backlog(workdir / f"{name}-backlog", name, args.backlog)
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    version = os.popen("mosquitto -h 2>/dev/null | head -1").read().split()
+    run = {
+        "rate": args.rate,
+        "messages": args.messages,
+        "backlog": args.backlog,
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "mosquitto": version[-1] if version else "?",
+        "results": results,
+    }
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / "autosave.json").write_text(json.dumps(run, indent=2) + "\n")
+    (args.results_dir / "autosave.md").write_text(render(run))
+    print(render(run))
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
