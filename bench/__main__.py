@@ -10,8 +10,9 @@ Stages (all by default; ``--only drain,live,query,profile,mapping,peers``):
 - query    the API over 10M stored points (1M with --quick): p50/p99 per endpoint
 - profile  py-spy on a draining hub, and cProfile on the pipeline alone
 - mapping  declarative mapping vs hand-written adapter: parse cost per message, same payloads
-- peers    the hub, Node-RED and mqtt2influxdb on the same SenML stream into one kind of sink
-           (VictoriaMetrics); installs the peers first (bench/peers/install.sh: npm, PyPI)
+- peers    the hub, Node-RED (per-message and batched flows) and mqtt2influxdb on the same
+           SenML stream into one kind of sink (VictoriaMetrics), each counted in the sink;
+           installs the peers first (bench/peers/install.sh: npm, PyPI)
 
 Results go to bench/results/latest.json and latest.md; progress to stderr. No timing is
 ever asserted: the numbers are reported next to their baselines and the DESIGN.md targets.
