@@ -113,7 +113,7 @@ class PolicyKeeper:
         try:
             ensure_retention_policies(store, self._database, self._retention, self._raw_policy)
             self.done = True
-        except StoreUnavailable as error:
+        except (StoreUnavailable, QueryError) as error:  # down, or no such database yet
             log.warning("InfluxDB retention policies not checked yet: %s", error)
         except ConfigError as error:
             log.error("InfluxDB retention policies not set: %s", error)

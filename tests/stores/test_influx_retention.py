@@ -9,7 +9,7 @@ import pytest
 
 from hub.broker import Mosquitto
 from hub.retention import Retention
-from hub.stores.influx_retention import ensure_retention_policies, go_duration_ns
+from hub.stores.influx_retention import PolicyKeeper, ensure_retention_policies, go_duration_ns
 from hub.stores.influxdb import InfluxDBStore
 from tests.conftest import HubProcess, fresh_database
 from tests.servers_influx import RunningServer
@@ -87,3 +87,16 @@ def test_cityhub_run_on_influxdb_sets_the_policies_at_start_up(
         }
     finally:
         hub.stop()
+
+
+def test_a_missing_database_is_not_checked_yet_and_does_not_stop_the_hub(
+    influxd: RunningServer,
+) -> None:
+    keeper = PolicyKeeper(
+        lambda: InfluxDBStore(influxd.url, "no_such_database", api="v1"),
+        "no_such_database",
+        Retention(90, 0),
+        None,
+    )
+    keeper.try_now()  # logged: /ready names the database (the store's own ping)
+    assert keeper.done is False
