@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 
+from chaos.clockjump import stepped_env
 from chaos.harness import (
     ADMIN_KEY,
+    HOUR_NS,
     Broker,
     Hub,
     NumberedPublisher,
@@ -121,23 +123,36 @@ def hub_sigkill(workdir: Path, scale: Scale, seed: int) -> Result:
     return result
 
 
-def broker_crash(after_s: float, config: dict[str, str] | None = None, label: str = "shipped"):
-    """The broker SIGKILLed ``after_s`` seconds after it started, restarted at once, while a
-    stream runs; with the shipped configuration or a variant."""
+def broker_crash(
+    after_s: float,
+    config: dict[str, str] | None = None,
+    label: str = "shipped",
+    since: str = "start",
+):
+    """The broker SIGKILLed ``after_s`` seconds after it started (``since="start"``) or after
+    the hub's session was made (``"subscribed"``: the hub ready, its subscription acknowledged,
+    the stream just begun: the worst moment for a session not yet saved), restarted at once,
+    while a stream runs; with the shipped configuration or a variant."""
 
     def run(workdir: Path, scale: Scale, seed: int) -> Result:
-        name = f"broker_crash_{int(after_s)}s" + ("" if label == "shipped" else f"_{label}")
-        result = Result(name, f"broker SIGKILLed {after_s:g} s after start ({label} config)")
+        moment = f"{after_s:g}s" if since == "start" else f"{after_s:g}s_after_subscribe"
+        name = f"broker_crash_{moment}".replace(".", "_") + (
+            "" if label == "shipped" else f"_{label}"
+        )
+        when = "start" if since == "start" else "the hub subscribed"
+        result = Result(name, f"broker SIGKILLed {after_s:g} s after {when} ({label} config)")
         t0 = hour_start(seed)
         n = int((after_s + 10) * scale.rate)
         broker = Broker(workdir / "broker", config).start()
         hub = Hub(workdir, broker.port, **_senml_env(workdir))
         hub.start()
+        subscribed = time.monotonic()
         publisher = NumberedPublisher(broker.port, t0, METERS)
         sender = threading.Thread(target=publisher.stream, args=(n, scale.rate))
         sender.start()
         try:
-            time.sleep(max(0.0, broker.started_at + after_s - time.monotonic()))
+            origin = broker.started_at if since == "start" else subscribed
+            time.sleep(max(0.0, origin + after_s - time.monotonic()))
             before = stored([hub], t0)[0]
             broker.kill()
             broker.start()
@@ -341,22 +356,27 @@ def disk_fault(kind: str):
     return run
 
 
+INFLUX_TIMEOUT_S = 5.0  # the hub's InfluxDB write timeout in this experiment
+INFLUX_DELAY_S = 10.0  # how long a slow InfluxDB holds each write: longer than the timeout
+
+
 def influx_faults(workdir: Path, scale: Scale, seed: int) -> Result:
     """The hub on InfluxDB (a real ``influxd`` behind :class:`chaos.proxy.FaultyProxy`): writes
-    answered 500 for a while, then held 10 s each (past the hub's 10 s timeout, so the hub
-    gives up while the write is still applied), then served again. The spool must take it all
+    answered 500 for a while, then held 10 s each (twice the hub's write timeout, set to 5 s
+    here, so the hub gives up on every write while InfluxDB still applies it), then served
+    again. The spool must take it all
     (the broker keeps acknowledging) and forward it once InfluxDB is well: count and sum exact."""
     result = Result(
         "influx_500_then_slow",
-        f"InfluxDB writes 500 for {scale.influx_error_s:g} s, then 10 s each for "
-        f"{scale.influx_slow_s:g} s",
+        f"InfluxDB writes 500 for {scale.influx_error_s:g} s, then {INFLUX_DELAY_S:g} s each "
+        f"(write timeout {INFLUX_TIMEOUT_S:g} s) for {scale.influx_slow_s:g} s",
     )
     try:
         influx = start_influxd(workdir / "influxd", "chaos")
     except ServerMissing as missing:
         result.details["skipped"] = str(missing)
         return result
-    proxy = FaultyProxy(influx.url, delay_s=10.0).start()
+    proxy = FaultyProxy(influx.url, delay_s=INFLUX_DELAY_S).start()
     t0, n = hour_start(seed), scale.influx_messages
     broker = Broker(workdir / "broker").start()
     hub = Hub(
@@ -366,6 +386,7 @@ def influx_faults(workdir: Path, scale: Scale, seed: int) -> Result:
         CITYHUB_STORE__INFLUX_API="v1",
         CITYHUB_STORE__INFLUX_URL=proxy.url,
         CITYHUB_STORE__INFLUX_BUCKET="chaos",
+        CITYHUB_STORE__INFLUX_TIMEOUT_S=str(INFLUX_TIMEOUT_S),
         **_senml_env(workdir),
     )
     publisher = NumberedPublisher(broker.port, t0, METERS)
@@ -409,10 +430,10 @@ CLOCK_STEPS_S = (0.0, 3600.0, -3600.0, 0.0)  # +1 h, then 2 h back, then right a
 
 
 def clock_jumps(workdir: Path, scale: Scale, seed: int) -> Result:
-    """The hub's wall clock stepped during a stream (by :mod:`chaos.clockjump`): 1 h forward,
-    2 h back, then right. The readings carry their own times (2 h old or more, so none turns
-    "in the future" even at -1 h): nothing may be lost or doubled. Records what each step does
-    to ``/ready``, ``/health`` and the time-based metrics (ingest lag)."""
+    """The hub's wall clock (its processes', by :mod:`chaos.clockjump`) stepped during a
+    stream: 1 h forward, 2 h back, then right. The readings carry their own times (2 h old or
+    more, so none turns "in the future" even at -1 h): nothing may be lost or doubled. Records
+    what each step does to ``/ready``, ``/health`` and the time-based metrics (ingest lag)."""
     result = Result("clock_jumps", "hub wall clock stepped +1 h, -2 h, +1 h mid-stream")
     t0, n = hour_start(seed), scale.clock_messages
     offset = workdir / "clock-offset"
@@ -420,7 +441,7 @@ def clock_jumps(workdir: Path, scale: Scale, seed: int) -> Result:
     offset.write_text("0\n")
     broker = Broker(workdir / "broker").start()
     hub = Hub(workdir, broker.port, **_senml_env(workdir))
-    hub.argv = [hub.argv[0], "-m", "chaos.clockjump", str(offset), "hub.cli", "run"]
+    hub.env = stepped_env(offset, hub.env)  # the hub and its MQTT client process
     publisher = NumberedPublisher(broker.port, t0, METERS)
     rate = n / (scale.clock_phase_s * len(CLOCK_STEPS_S))
     phases: list[dict[str, object]] = []
@@ -451,10 +472,74 @@ def clock_jumps(workdir: Path, scale: Scale, seed: int) -> Result:
         result.details["phases"] = phases
         result.details["dead_letters"] = hub.metric("cityhub_dead_letters_total")
         result.details["note"] = (
-            "only the hub process is stepped; its MQTT client process keeps the true clock, "
-            "so cityhub_ingest_lag_seconds carries the whole offset while it lasts"
+            "the hub and its MQTT client process are stepped together, as one machine's clock"
         )
         result.ok = result.ok and all(p["ready"] == 200 for p in phases)
+    finally:
+        publisher.close()
+        hub.stop()
+        broker.stop()
+    return result
+
+
+def clock_back_beyond_future(workdir: Path, scale: Scale, seed: int) -> Result:
+    """The hub's clock stepped back 2 h during a stream of readings about 1 h old, so for a
+    while they are about 1 h "in the future" to the hub, beyond ``CITYHUB_INGEST__MAX_FUTURE_S``
+    (5 min): they must be dead-lettered as ``future_timestamp`` (kept, counted, listed), not
+    stored with a time the hub cannot check and not lost; once the clock is right, readings are
+    stored again. ``lost`` counts messages neither stored nor dead-lettered."""
+    result = Result(
+        "clock_back_beyond_future", "hub wall clock stepped back 2 h (readings 1 h old)"
+    )
+    t0, n = (time.time_ns() // HOUR_NS - 1) * HOUR_NS, scale.clock_messages
+    offset = workdir / "clock-offset"
+    workdir.mkdir(parents=True, exist_ok=True)
+    offset.write_text("0\n")
+    broker = Broker(workdir / "broker").start()
+    hub = Hub(workdir, broker.port, **_senml_env(workdir))
+    hub.env = stepped_env(offset, hub.env)
+    publisher = NumberedPublisher(broker.port, t0, METERS)
+    phases = (0.0, -7200.0, 0.0)
+    rate = n / (scale.clock_phase_s * len(phases))
+    seen: list[dict[str, object]] = []
+    try:
+        hub.start()
+        sender = threading.Thread(target=publisher.stream, args=(n, rate))
+        sender.start()
+        for step in phases:
+            offset.write_text(f"{step}\n")
+            time.sleep(scale.clock_phase_s)
+            seen.append({"offset_s": step, "ready": hub.ready(), "stored": stored([hub], t0)[0]})
+        sender.join()
+        fixed = time.monotonic()
+        acked = publisher.settle(n)
+        count, total = settled_count([hub], t0, n)
+        result.recovery_s = round(time.monotonic() - fixed, 2)
+        reasons = httpx.get(
+            f"{hub.base_url}/api/v1/dead-letters/counts",
+            headers={"X-API-Key": ADMIN_KEY},
+            timeout=10,
+        ).json()["counts"]
+        future = reasons.get("future_timestamp", 0)
+        result.sent, result.stored = n, count
+        result.lost = max(0, n - count - future)
+        result.doubled = max(0, count + future - n)
+        result.details.update(
+            dead_lettered_future=future,
+            dead_letters=reasons,
+            phases=seen,
+            never_acknowledged=n - acked,
+            stored_after_clock_fixed=seen[-1]["stored"] != seen[-2]["stored"],
+        )
+        result.ok = (
+            acked == n
+            and result.lost == 0
+            and result.doubled == 0
+            and future > 0
+            and bool(result.details["stored_after_clock_fixed"])
+            and all(p["ready"] == 200 for p in seen)
+        )
+        result.details["sum_exact"] = None if future else total == float(sum(range(n)))
     finally:
         publisher.close()
         hub.stop()
@@ -474,14 +559,20 @@ def _stream_range(publisher: NumberedPublisher, first: int, end: int, rate: floa
 def _spool_view(hub: Hub) -> dict[str, object]:
     """What the hub says about its spool and readiness at this moment."""
     try:
-        ready = httpx.get(f"{hub.base_url}/ready", timeout=5)
+        # /ready's store probe is a write: under a slow InfluxDB it takes the write timeout
+        asked = time.monotonic()
+        ready = httpx.get(f"{hub.base_url}/ready", timeout=INFLUX_DELAY_S + INFLUX_TIMEOUT_S)
         return {
             "ready": ready.status_code,
+            "ready_answered_in_s": round(time.monotonic() - asked, 1),
             "pending_bytes": hub.metric("cityhub_spool_pending_bytes"),
             "oldest_s": round(hub.metric("cityhub_spool_oldest_age_seconds"), 1),
         }
     except httpx.HTTPError as error:
         return {"error": repr(error)[:200]}
+
+
+BACKLOG_BROKER = {"max_queued_bytes": "0", "memory_limit": "0", "autosave_interval": "600"}
 
 
 def flood_and_backlog(workdir: Path, scale: Scale, seed: int) -> Result:
@@ -491,7 +582,10 @@ def flood_and_backlog(workdir: Path, scale: Scale, seed: int) -> Result:
         "flood_and_backlog",
         f"{scale.flood_messages} invalid 200 kB payloads, {scale.backlog_messages} x 1 MB backlog",
     )
-    broker = Broker(workdir / "broker").start()
+    # A broker that holds the whole 1.5 GB backlog: the shipped one bounds a client's queue at
+    # 1 GiB (and would drop the rest), and saving every second it would rewrite the whole
+    # backlog every second (README, "Broker durability"); what is measured here is the hub.
+    broker = Broker(workdir / "broker", BACKLOG_BROKER).start()
     bound = 16 << 20
     env = {"CITYHUB_INGEST__DEADLETTER_MAX_BYTES": str(bound)}
     hub = Hub(workdir, broker.port, **env)
@@ -517,6 +611,8 @@ def flood_and_backlog(workdir: Path, scale: Scale, seed: int) -> Result:
                 info.wait_for_publish(60)
         wait_for(lambda: hub.metric("cityhub_dead_letters_total") >= scale.flood_messages, 300, 0.5)
         flood_peak = peak[0]
+        # the counter starts again at 0 in the restarted hub: keep this incarnation's drops
+        dropped_before_restart = hub.metric("cityhub_dead_letters_dropped_total")
         hub.stop()
         large = b"y" * 1_000_000
         for start in range(0, scale.backlog_messages, 100):
@@ -532,7 +628,7 @@ def flood_and_backlog(workdir: Path, scale: Scale, seed: int) -> Result:
             lambda: hub.metric("cityhub_dead_letters_total") >= scale.backlog_messages, 300, 0.5
         )
         result.recovery_s = round(time.monotonic() - back, 2) if drained else None
-        dropped = hub.metric("cityhub_dead_letters_dropped_total")
+        dropped = dropped_before_restart + hub.metric("cityhub_dead_letters_dropped_total")
         log_bytes = sum(p.stat().st_size for p in hub.data_dir.glob("deadletters.sqlite*"))
         counts = httpx.get(
             f"{hub.base_url}/api/v1/dead-letters/counts", headers={"X-API-Key": ADMIN_KEY}
@@ -548,6 +644,7 @@ def flood_and_backlog(workdir: Path, scale: Scale, seed: int) -> Result:
             deadletter_bound_mb=bound >> 20,
             dropped=dropped,
             kept=counts["total"],
+            broker=BACKLOG_BROKER,
         )
         result.ok = peak[0] < 500 * 2**20 and log_bytes < 2 * bound and result.lost == 0
     finally:
@@ -559,12 +656,20 @@ def flood_and_backlog(workdir: Path, scale: Scale, seed: int) -> Result:
 
 
 Experiment = Callable[[Path, Scale, int], Result]
+# Mosquitto 2.0's save after every change (each message in or out, each subscription)
+ON_CHANGES = {"autosave_on_changes": "true", "autosave_interval": "1"}
 
 
 def experiments(scale: Scale) -> dict[str, Experiment]:
     found: dict[str, Experiment] = {"hub_sigkill": hub_sigkill}
     for after in scale.crash_after_s:
         found[f"broker_crash_{int(after)}s"] = broker_crash(after)
+    # right after the hub's session was made (the window a save every second leaves), with
+    # the shipped configuration and with the one that closes it (its cost: README)
+    found["broker_crash_0_5s_after_subscribe"] = broker_crash(0.5, since="subscribed")
+    found["broker_crash_0_5s_after_subscribe_on_changes"] = broker_crash(
+        0.5, ON_CHANGES, "on_changes", "subscribed"
+    )
     found["broker_crash_20s_autosave60"] = broker_crash(
         20.0, {"autosave_interval": "60"}, "autosave60"
     )
@@ -575,6 +680,7 @@ def experiments(scale: Scale) -> dict[str, Experiment]:
         disk_readonly=disk_fault("readonly"),
         influx_500_then_slow=influx_faults,
         clock_jumps=clock_jumps,
+        clock_back_beyond_future=clock_back_beyond_future,
         flood_and_backlog=flood_and_backlog,
         shared_subscription=shared_subscription,
     )
