@@ -12,6 +12,11 @@ once per setting:
   a hub that is away (its persistent session offline): messages accepted per second over the
   first and the last thousand (a save rewrites the whole queue).
 
+``--session-window`` measures instead how long the hub's session stays unsaved: a
+persistent session subscribes, the broker is SIGKILLed ``--delays`` seconds after the SUBACK
+(no other traffic) and restarted, and the session reconnects: how often did the broker forget
+it? Results in ``bench/results/autosave-session.{json,md}``.
+
 Results go to ``bench/results/autosave.{json,md}``. No timing is asserted anywhere; the
 machine is shared, so read the figures as an order of magnitude.
 """
@@ -26,6 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -135,6 +141,72 @@ def backlog(workdir: Path, name: str, messages: int) -> dict[str, object]:
         broker.stop()
 
 
+def _session_present(port: int, subscribe: bool) -> bool:
+    """Connect as the persistent session ``hub-window`` (subscribing if asked); whether the
+    broker still had the session."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="hub-window", protocol=MQTTProtocolVersion.MQTTv5
+    )
+    done, present = threading.Event(), [False]
+
+    def on_connect(c: mqtt.Client, _u: object, flags: Any, _r: object, _p: object) -> None:
+        present[0] = flags.session_present
+        if subscribe:
+            c.subscribe("senml/#", qos=1)
+        else:
+            done.set()
+
+    client.on_connect = on_connect
+    client.on_subscribe = lambda *_: done.set()
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 3600
+    client.connect("127.0.0.1", port, clean_start=False, properties=properties)
+    client.loop_start()
+    done.wait(10)
+    client.loop_stop()  # no DISCONNECT: the broker is killed (or stopped) with it connected
+    return present[0]
+
+
+def session_window(workdir: Path, name: str, delays: list[float], tries: int) -> dict:
+    """For each delay: in how many of ``tries`` crashes the broker forgot the session."""
+    forgotten = {}
+    for delay in delays:
+        lost = 0
+        for attempt in range(tries):
+            broker = Broker(workdir / f"{delay:g}-{attempt}", SETTINGS[name]).start()
+            try:
+                time.sleep(0.3 + 0.37 * attempt % 1)  # vary the phase against the save clock
+                _session_present(broker.port, subscribe=True)
+                time.sleep(delay)
+                broker.kill()
+                broker.start()
+                lost += not _session_present(broker.port, subscribe=False)
+            finally:
+                broker.stop()
+        forgotten[f"{delay:g}"] = lost
+    return {"setting": name, "options": SETTINGS[name], "tries": tries, "forgotten": forgotten}
+
+
+def render_window(run: dict) -> str:
+    delays = list(run["results"][0]["forgotten"])
+    lines = [
+        "# Mosquitto save settings: how long a new session stays unsaved",
+        "",
+        f"`python -m bench.autosave --session-window --delays {','.join(delays)} "
+        f"--tries {run['tries']}`, {run['started']}, Mosquitto {run['mosquitto']}: a "
+        "persistent session subscribes, the broker is SIGKILLed that many seconds after the "
+        "SUBACK and restarted; sessions the broker had forgotten, of "
+        f"{run['tries']} tries.",
+        "",
+        "| setting | options | " + " | ".join(f"{d} s" for d in delays) + " |",
+        "|---|---|" + "---:|" * len(delays),
+    ]
+    for r in run["results"]:
+        counts = " | ".join(str(r["forgotten"][d]) for d in delays)
+        lines.append(f"| {r['setting']} | `{json.dumps(r['options'])}` | {counts} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(run: dict) -> str:
     lines = [
         "# Mosquitto save settings at a steady QoS 1 rate",
@@ -172,15 +244,35 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SETTINGS))
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
+    parser.add_argument("--session-window", action="store_true")
+    parser.add_argument("--delays", default="0,0.5,1,2,3", help="session window: seconds")
+    parser.add_argument("--tries", type=int, default=4, help="session window: per delay")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="cityhub-autosave-"))
+    version = os.popen("mosquitto -h 2>/dev/null | head -1").read().split()
+    if args.session_window:
+        delays = [float(d) for d in args.delays.split(",")]
+        window = {
+            "tries": args.tries,
+            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "mosquitto": version[-1] if version else "?",
+            "results": [
+                session_window(workdir / name, name, delays, args.tries)
+                for name in args.only.split(",")
+            ],
+        }
+        args.results_dir.mkdir(parents=True, exist_ok=True)
+        (args.results_dir / "autosave-session.json").write_text(json.dumps(window, indent=2))
+        (args.results_dir / "autosave-session.md").write_text(render_window(window))
+        print(render_window(window))
+        shutil.rmtree(workdir, ignore_errors=True)
+        return
     results = []
     for index, name in enumerate(args.only.split(",")):
         result = measure(workdir / name, name, args.rate, args.messages, args.seed + index)
         result["backlog"] = backlog(workdir / f"{name}-backlog", name, args.backlog)
         print(json.dumps(result), flush=True)
         results.append(result)
-    version = os.popen("mosquitto -h 2>/dev/null | head -1").read().split()
     run = {
         "rate": args.rate,
         "messages": args.messages,

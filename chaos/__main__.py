@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     scale: Scale = QUICK if args.quick else Scale()
     available = experiments(scale)
     if args.quick:  # the CI variant: faults the hub must survive with 0 lost, small. A broker
-        # crash is left out: Mosquitto 2.0 loses up to its last second (README), not a CI verdict.
+        # crash is left out: Mosquitto 2.0 forgets a session younger than its last save (README).
         available = {k: available[k] for k in QUICK_NAMES}
     if args.list:
         print("\n".join(available))

@@ -2,8 +2,8 @@
 back, the broker frozen (kill -STOP), the hub's clock stepped, the store's folder read-only
 (skipped where ``chattr +i`` cannot be used: not root, or a file system without it). Each
 must end with every message stored exactly once; the figures land in the results folder as in
-a full run. (A broker crash loses up to a second with Mosquitto 2.0: measured by the full run,
-documented in the README, not a CI verdict.)"""
+a full run. (A broker crash right after the hub subscribed loses messages with Mosquitto 2.0's
+save every second: measured by the full run, documented in the README, not a CI verdict.)"""
 
 from __future__ import annotations
 
