@@ -47,6 +47,9 @@ from hub.query import (
     PointsQuery,
     SeriesResult,
 )
+from hub.rollups import Rollup, RollupPlan, rollup_for
+from hub.rollups.plan import rollup_field
+from hub.stores import duckdb_rollups
 from hub.stores.latest import LatestIndex
 
 __all__ = ["DuckDBStore"]
@@ -54,6 +57,7 @@ __all__ = ["DuckDBStore"]
 log = logging.getLogger(__name__)
 
 _RESERVED = frozenset({"series", "time"})
+_EVER = -(2**62)  # "since the beginning": the coverage of a rollup made with its table
 _SQL_TYPE = {float: "DOUBLE", bool: "BOOLEAN", str: "VARCHAR"}
 _ARROW_TYPE = {"DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.string()}
 _KIND = {"DOUBLE": "float", "BOOLEAN": "bool", "VARCHAR": "str"}
@@ -87,7 +91,12 @@ class DuckDBStore:
     """A :class:`hub.contracts.Store` on one DuckDB file."""
 
     def __init__(
-        self, path: Path, memory_limit: str = "256MB", *, checkpoint_threshold: str = "16MB"
+        self,
+        path: Path,
+        memory_limit: str = "256MB",
+        *,
+        checkpoint_threshold: str = "16MB",
+        rollups: RollupPlan | None = None,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
@@ -105,6 +114,8 @@ class DuckDBStore:
         self._local = threading.local()
         self._columns: dict[str, dict[str, str]] = self._load_schema()
         self._latest = LatestIndex()
+        self._rollups = rollups or RollupPlan({})
+        self._covered: dict[str, int] = self._load_coverage()
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -117,6 +128,43 @@ class DuckDBStore:
         for table, column, data_type, comment in rows:
             schema[table][column] = TAG if comment == "tag" else data_type
         return dict(schema)
+
+    def _load_coverage(self) -> dict[str, int]:
+        """Since when each rollup holds every interval (``cityhub_meta.rollup_coverage``).
+        A rollup seen for the first time covers what comes after the raw points already
+        stored (everything, on a new file); ``rebuild`` extends it back."""
+        con = self._con
+        con.execute("CREATE SCHEMA IF NOT EXISTS cityhub_meta")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS cityhub_meta.rollup_coverage "
+            "(rollup VARCHAR PRIMARY KEY, since_ns BIGINT NOT NULL)"
+        )
+        covered = dict(con.execute("SELECT * FROM cityhub_meta.rollup_coverage").fetchall())
+        for rollup in self._rollups:
+            if rollup.name in covered:
+                continue
+            last = None
+            if rollup.measurement in self._columns:
+                (last,) = con.execute(
+                    f"SELECT epoch_ns(max(time)) FROM {_quote(rollup.measurement)}"
+                ).fetchone() or (None,)
+            interval = rollup.interval_ns
+            since = _EVER if last is None else last - last % interval + interval
+            self._set_coverage(con, rollup, since)
+            covered[rollup.name] = since
+        return covered
+
+    @staticmethod
+    def _set_coverage(con: duckdb.DuckDBPyConnection, rollup: Rollup, since_ns: int) -> None:
+        con.execute(
+            "INSERT OR REPLACE INTO cityhub_meta.rollup_coverage VALUES (?, ?)",
+            [rollup.name, since_ns],
+        )
+
+    @property
+    def rollup_coverage(self) -> dict[str, int]:
+        """Each rollup's name and the first instant from which it holds every interval."""
+        return dict(self._covered)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -224,6 +272,8 @@ class DuckDBStore:
                 for table, rows in by_table.items():
                     columns = schema.setdefault(table, {})
                     refused += self._write_table(con, table, columns, rows)
+                    if self._rollups.of(table):
+                        self._roll_up(con, schema, table, rows)
                 con.execute("COMMIT")
                 refused_ids = {id(r.point) for r in refused}
                 for table, rows in by_table.items():
@@ -277,6 +327,89 @@ class DuckDBStore:
         if accepted:
             self._insert(con, table, accepted, {name: columns[name] for name in wanted})
         return refused
+
+    def _roll_up(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        schema: dict[str, dict[str, str]],
+        table: str,
+        rows: dict[tuple[str, int], Point],
+    ) -> None:
+        """Bring the rollups of ``table`` up to date for the intervals ``rows`` touched, in
+        the write's transaction (see :mod:`hub.stores.duckdb_rollups`)."""
+        rollups = self._rollups.of(table)
+        self._ensure_rollup_tables(con, schema, table, rollups)
+        interval = rollups[0].interval_ns
+        earliest: dict[tuple[str, int], int] = {}
+        for series, time_ns in rows:
+            key = (series, time_ns - time_ns % interval)
+            if time_ns < earliest.get(key, time_ns + 1):
+                earliest[key] = time_ns
+        touched_new = pa.table(
+            {
+                "series": pa.array([key[0] for key in earliest], pa.string()),
+                "bucket": pa.array([key[1] for key in earliest], pa.int64()),
+                "min_ns": pa.array(list(earliest.values()), pa.int64()),
+            }
+        )
+        buckets = [key[1] for key in earliest]
+        con.register("touched_new", touched_new)
+        try:
+            con.execute(duckdb_rollups.touched_sql(rollups[0]), [min(buckets), max(buckets)])
+        finally:
+            con.unregister("touched_new")
+        self._compose(con, schema, table, rollups)
+
+    def _ensure_rollup_tables(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        schema: dict[str, dict[str, str]],
+        table: str,
+        rollups: Sequence[Rollup],
+    ) -> None:
+        """Give each rollup table the tags of ``table`` and the statistics of its numeric
+        fields."""
+        columns = schema[table]
+        fields = [c for c, kind in columns.items() if kind == "DOUBLE"]
+        wanted = {c: TAG for c, kind in columns.items() if kind == TAG} | {
+            c: "DOUBLE" for c in duckdb_rollups.rollup_columns(fields)
+        }
+        for rollup in rollups:
+            self._ensure_columns(con, rollup.name, schema.setdefault(rollup.name, {}), wanted)
+
+    def _compose(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        schema: dict[str, dict[str, str]],
+        table: str,
+        rollups: Sequence[Rollup],
+    ) -> None:
+        """Rewrite the finest rollup's rows of the temporary table ``touched`` from ``table``,
+        then each coarser one's from the finer."""
+        columns = schema[table]
+        fields = [c for c, kind in columns.items() if kind == "DOUBLE"]
+        tags = [c for c, kind in columns.items() if kind == TAG]
+        source, source_is_raw, touched = table, True, "touched"
+        for index, rollup in enumerate(rollups):
+            if index:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE touched_{index} AS "
+                    f"SELECT DISTINCT series, bucket - bucket % {rollup.interval_ns} AS bucket, "
+                    f"false AS keep_row, bucket - bucket % {rollup.interval_ns} - 1 AS after_ns "
+                    f"FROM {touched}"
+                )
+                touched = f"touched_{index}"
+            low, high, low_after = con.execute(
+                f"SELECT min(bucket), max(bucket), min(after_ns) FROM {touched}"
+            ).fetchone() or (None, None, None)
+            if low is None:
+                return
+            con.execute(
+                duckdb_rollups.compose_sql(rollup, source, source_is_raw, fields, tags, touched),
+                [low_after, high + rollup.interval_ns, low, high],
+            )
+            source, source_is_raw = rollup.name, False
+        self._latest.forget(rollup.name for rollup in rollups)
 
     @staticmethod
     def _insert(
@@ -357,6 +490,11 @@ class DuckDBStore:
         if filters is None:
             return []
         clauses, params = filters
+        rollup = rollup_for(query, self._rollups, self._covered) if kind == "DOUBLE" else None
+        if rollup is not None and rollup_field(query.field, "count") in self._columns.get(
+            rollup.name, {}
+        ):
+            return self._aggregate_rollup(query, rollup, clauses, params)
         field = _quote(query.field)
         groups = [
             f"COALESCE({_quote(tag)}, '')" if columns.get(tag) == TAG else "''"
@@ -419,6 +557,45 @@ class DuckDBStore:
                 WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
                   AND {conditions}
                 GROUP BY ALL {having} ORDER BY ALL"""
+            args = [query.start_ns, query.end_ns, *params]
+        rows = self._cursor().execute(sql, args).fetchall()
+        return _to_series(rows, query.group_by)
+
+    def _aggregate_rollup(
+        self, query: AggregateQuery, rollup: Rollup, clauses: list[str], params: list[Any]
+    ) -> list[SeriesResult]:
+        """``query`` answered from ``rollup``'s rows (see :mod:`hub.stores.duckdb_rollups`)."""
+        columns = self._columns[rollup.name]
+        groups = [
+            f"COALESCE({_quote(tag)}, '') AS g{i}" if columns.get(tag) == TAG else f"'' AS g{i}"
+            for i, tag in enumerate(query.group_by)
+        ]
+        bucket = (
+            f"(epoch_ns(time) // {query.every_ns}) * {query.every_ns}"
+            if query.every_ns
+            else str(query.start_ns)
+        )
+        present = f"{_quote(rollup_field(query.field, 'count'))} IS NOT NULL"
+        conditions = " AND ".join([present, *clauses])
+        if query.function == "increase":
+            sql = duckdb_rollups.aggregate_sql(query, rollup, groups, conditions, bucket)
+            args = [
+                query.start_ns - query.counter_lookback_ns,
+                query.start_ns,
+                *params,
+                query.start_ns,
+                query.end_ns,
+                *params,
+                query.start_ns,
+            ]
+        else:
+            expression = duckdb_rollups.aggregate_expression(query)
+            sql = f"""
+                SELECT {bucket} AS bucket, {", ".join([*groups, expression])}
+                FROM {_quote(rollup.name)}
+                WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+                  AND {conditions}
+                GROUP BY ALL HAVING count(*) > 0 ORDER BY ALL"""
             args = [query.start_ns, query.end_ns, *params]
         rows = self._cursor().execute(sql, args).fetchall()
         return _to_series(rows, query.group_by)
