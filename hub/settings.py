@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hub.rollups.plan import RollupPlan
 
 __all__ = [
     "ApiSettings",
@@ -25,6 +28,7 @@ __all__ = [
     "InsightsSettings",
     "MqttSettings",
     "OcppSettings",
+    "RollupSettings",
     "Settings",
     "StoreSettings",
     "UiSettings",
@@ -178,6 +182,30 @@ class OcppSettings(BaseModel):
         return self
 
 
+class RollupSettings(BaseModel):
+    """Rollups the hub maintains as data lands (see :mod:`hub.rollups`): per measurement, the
+    intervals (each a multiple of the finer ones, dividing one day). Aggregates whose windows
+    are whole intervals read them; everything else reads raw points."""
+
+    enabled: bool = True
+    intervals: dict[str, list[str]] = Field(
+        default_factory=lambda: {"building_energy": ["15m", "1h", "1d"]}
+    )
+
+    @field_validator("intervals")
+    @classmethod
+    def _valid_plan(cls, intervals: dict[str, list[str]]) -> dict[str, list[str]]:
+        from hub.rollups.plan import RollupPlan
+
+        RollupPlan.from_labels(intervals)  # ValueError names the measurement and interval
+        return intervals
+
+    def plan(self) -> RollupPlan:
+        from hub.rollups.plan import RollupPlan
+
+        return RollupPlan.from_labels(self.intervals if self.enabled else {})
+
+
 class FeedSettings(BaseModel):
     """One GTFS-Realtime VehiclePositions feed the hub polls."""
 
@@ -204,6 +232,7 @@ class Settings(BaseSettings):
     insights: InsightsSettings = InsightsSettings()
     ui: UiSettings = UiSettings()
     ocpp: OcppSettings = OcppSettings()
+    rollups: RollupSettings = RollupSettings()
     feeds: list[FeedSettings] = Field(default_factory=list)
 
     @field_validator("feeds")

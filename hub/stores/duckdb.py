@@ -24,7 +24,7 @@ import contextlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -359,6 +359,60 @@ class DuckDBStore:
         finally:
             con.unregister("touched_new")
         self._compose(con, schema, table, rollups)
+
+    def rebuild_rollups(
+        self, since_ns: int, progress: Callable[[str, int, int], None] | None = None
+    ) -> dict[str, int]:
+        """Recompute every rollup from the raw points stored from ``since_ns`` on (rounded
+        down to the coarsest interval), one coarsest interval per transaction, then record
+        that the rollups cover everything from there. ``progress(measurement, done, total)``
+        is called after each interval. Returns the new coverage."""
+        for measurement, rollups in self._rollups.by_measurement.items():
+            if measurement not in self._columns:
+                continue
+            chunk = rollups[-1].interval_ns
+            start = since_ns - since_ns % chunk
+            (last,) = self._cursor().execute(
+                f"SELECT epoch_ns(max(time)) FROM {_quote(measurement)}"
+            ).fetchone() or (None,)
+            total = 0 if last is None else max(0, (last - start) // chunk + 1)
+            for done in range(total):
+                low = start + done * chunk
+                self._rebuild_chunk(measurement, rollups, low, low + chunk)
+                if progress:
+                    progress(measurement, done + 1, total)
+            with self._write_lock:
+                con = self._cursor()
+                for rollup in rollups:
+                    since = min(self._covered.get(rollup.name, start), start)
+                    self._set_coverage(con, rollup, since)
+                    self._covered[rollup.name] = since
+        return dict(self._covered)
+
+    def _rebuild_chunk(
+        self, measurement: str, rollups: Sequence[Rollup], low_ns: int, high_ns: int
+    ) -> None:
+        interval = rollups[0].interval_ns
+        with self._write_lock:
+            con = self._cursor()
+            schema = {table: dict(columns) for table, columns in self._columns.items()}
+            try:
+                con.execute("BEGIN")
+                self._ensure_rollup_tables(con, schema, measurement, rollups)
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT series, "
+                    f"epoch_ns(time) // {interval} * {interval} AS bucket, false AS keep_row, "
+                    f"epoch_ns(time) // {interval} * {interval} - 1 AS after_ns "
+                    f"FROM {_quote(measurement)} "
+                    "WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)",
+                    [low_ns, high_ns],
+                )
+                self._compose(con, schema, measurement, rollups)
+                con.execute("COMMIT")
+            except Exception as error:
+                self._recover(con, error)
+                raise StoreUnavailable(f"DuckDB rollup rebuild failed: {error}") from error
+            self._columns = schema
 
     def _ensure_rollup_tables(
         self,
@@ -715,7 +769,8 @@ class DuckDBStore:
                     last_ns=last,
                 )
             )
-            if columns.get("device") == TAG:
+            # a rollup's rows carry the device tag too, but they are not what a device sent
+            if columns.get("device") == TAG and table not in self._rollups.names:
                 for device, first_seen, last_seen, count in cursor.execute(
                     f"SELECT device, epoch_ns(min(time)), epoch_ns(max(time)), count(*) "
                     f"FROM {quoted} WHERE device IS NOT NULL GROUP BY device ORDER BY device"

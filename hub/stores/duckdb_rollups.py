@@ -131,9 +131,7 @@ def compose_sql(
             f"(min({first_t}) - bucket)::DOUBLE AS {c['first_offset_ns']}",
             f"(max({last_t}) - bucket)::DOUBLE AS {c['last_offset_ns']}",
         ]
-    updates = ", ".join(
-        f"{c} = excluded.{c}" for c in [*tag_cols, _q(LAST_OFFSET), *stored]
-    )
+    updates = ", ".join(f"{c} = excluded.{c}" for c in [*tag_cols, _q(LAST_OFFSET), *stored])
     return f"""
         WITH elements AS (
             SELECT s.series, {select_tags}s.time AS t, {last_ns} AS lt, k.bucket,
