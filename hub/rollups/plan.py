@@ -94,7 +94,7 @@ class RollupPlan:
             for rollup in rollups:
                 if 86_400 * 10**9 % rollup.interval_ns or rollup.interval_ns % 10**9:
                     raise ValueError(
-                        f"{measurement}: {rollup.label} must be whole seconds dividing one day"
+                        f"{measurement}: {rollup.label} must be whole seconds and divide one day"
                     )
             if rollups:
                 plan[measurement] = tuple(rollups)
