@@ -9,8 +9,9 @@ rollup intervals and the rollup holds every interval of the range:
   intervals), or there is one window for the whole range;
 * the range starts and ends on interval boundaries (a window cut by the range would count
   only part of an interval);
-* for ``increase``, the lookback that finds the anchor reading is whole intervals too, so the
-  anchor is the last reading of the last interval before the range that has one;
+* for ``increase``, the rollup also holds the interval where the anchor lookback starts (the
+  anchor is the last reading of the last interval before the range that has one, if that
+  reading is inside the lookback);
 * the range starts at or after ``covered_since_ns``: the rollup holds every interval from
   there on (data stored before rollups were enabled is covered once ``cityhub rollups
   rebuild --since`` has run).
@@ -45,14 +46,13 @@ def rollup_for(
             continue
         if query.start_ns % interval or query.end_ns % interval:
             continue
-        if query.function == "increase" and query.counter_lookback_ns % interval:
-            continue
         since = covered_since_ns.get(rollup.name)
         if since is None:
             continue
         first_needed = query.start_ns
-        if query.function == "increase":
+        if query.function == "increase":  # the anchor: from the interval holding start - lookback
             first_needed -= query.counter_lookback_ns
+            first_needed -= first_needed % interval
         if first_needed < since:
             continue
         return rollup

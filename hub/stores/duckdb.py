@@ -49,6 +49,7 @@ from hub.query import (
 )
 from hub.rollups import Rollup, RollupPlan, rollup_for
 from hub.rollups.plan import rollup_field
+from hub.rollups.split import split_aggregate
 from hub.stores import duckdb_rollups
 from hub.stores.latest import LatestIndex
 
@@ -462,6 +463,9 @@ class DuckDBStore:
                 duckdb_rollups.compose_sql(rollup, source, source_is_raw, fields, tags, touched),
                 [low_after, high + rollup.interval_ns, low, high],
             )
+            delete, insert = duckdb_rollups.replace_sql(rollup)
+            con.execute(delete, [low, high])
+            con.execute(insert)
             source, source_is_raw = rollup.name, False
         self._latest.forget(rollup.name for rollup in rollups)
 
@@ -529,6 +533,10 @@ class DuckDBStore:
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         with self._reading():
+            if self._rollups.of(query.measurement):
+                split = split_aggregate(query, self._rollups, self._covered, self._aggregate)
+                if split is not None:
+                    return split
             return self._aggregate(query)
 
     def _aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
@@ -633,9 +641,11 @@ class DuckDBStore:
         conditions = " AND ".join([present, *clauses])
         if query.function == "increase":
             sql = duckdb_rollups.aggregate_sql(query, rollup, groups, conditions, bucket)
+            anchor_start = query.start_ns - query.counter_lookback_ns
             args = [
-                query.start_ns - query.counter_lookback_ns,
+                anchor_start - anchor_start % rollup.interval_ns,
                 query.start_ns,
+                anchor_start,
                 *params,
                 query.start_ns,
                 query.end_ns,

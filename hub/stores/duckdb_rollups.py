@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from hub.query import RESET_BELOW, AggregateQuery
 from hub.rollups.plan import LAST_OFFSET, STATS, Rollup, rollup_field
 
-__all__ = ["aggregate_sql", "compose_sql", "rollup_columns", "touched_sql"]
+__all__ = ["aggregate_sql", "compose_sql", "replace_sql", "rollup_columns", "touched_sql"]
 
 
 def _q(name: str) -> str:
@@ -86,11 +86,11 @@ def compose_sql(
     tags: Sequence[str],
     touched: str = "touched",
 ) -> str:
-    """Rewrite the target's rows of the ``touched`` pairs (series, bucket, keep_row,
-    after_ns) from their elements: ``source``'s rows in ``(after_ns, bucket + interval)``
-    (raw points, or a finer rollup's rows), plus the stored row where ``keep_row``. Parameters:
-    the lowest ``after_ns`` and highest bucket end (so DuckDB skips the row groups outside),
-    then the lowest and highest bucket."""
+    """The temporary table ``composed``: the target's rows of the ``touched`` pairs
+    (series, bucket, keep_row, after_ns) from their elements: ``source``'s rows in
+    ``(after_ns, bucket + interval)`` (raw points, or a finer rollup's rows), plus the stored
+    row where ``keep_row``. Parameters: the lowest ``after_ns`` and highest bucket end (so
+    DuckDB skips the row groups outside), then the lowest and highest bucket."""
     interval = target.interval_ns
     tag_cols = [_q(t) for t in tags]
     if source_is_raw:
@@ -110,7 +110,6 @@ def compose_sql(
         elements = [_element_of_row("s", f) for f in fields]
         last_ns = f"epoch_ns(s.time) + s.{LAST_OFFSET}::BIGINT"
     select_tags = "".join(f"s.{c}, " for c in tag_cols)
-    stored = [_q(c) for c in rollup_columns(fields) if c != LAST_OFFSET]
     lags = "".join(
         f", lag({_q(rollup_field(f, 'last'))} IGNORE NULLS) OVER w AS {_q('prev_' + f)}"
         for f in fields
@@ -131,8 +130,8 @@ def compose_sql(
             f"(min({first_t}) - bucket)::DOUBLE AS {c['first_offset_ns']}",
             f"(max({last_t}) - bucket)::DOUBLE AS {c['last_offset_ns']}",
         ]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in [*tag_cols, _q(LAST_OFFSET), *stored])
     return f"""
+        CREATE OR REPLACE TEMP TABLE composed AS
         WITH elements AS (
             SELECT s.series, {select_tags}s.time AS t, {last_ns} AS lt, k.bucket,
                    {", ".join(elements)}
@@ -151,12 +150,22 @@ def compose_sql(
             SELECT *{lags} FROM elements
             WINDOW w AS (PARTITION BY series, bucket ORDER BY t)
         )
-        INSERT INTO {_q(target.name)} BY NAME
         SELECT series, make_timestamp_ns(bucket) AS time,
                {"".join(f"any_value({c}) AS {c}, " for c in tag_cols)}
                (max(lt) - bucket)::DOUBLE AS {LAST_OFFSET}, {", ".join(aggregates)}
-        FROM ordered GROUP BY series, bucket
-        ON CONFLICT (series, time) DO UPDATE SET {updates}"""
+        FROM ordered GROUP BY series, bucket"""
+
+
+def replace_sql(target: Rollup) -> tuple[str, str]:
+    """Swap the target's rows for those of ``composed`` (a delete and an insert: an upsert of
+    every column costs DuckDB several times more). Parameters of the first: the lowest and
+    highest bucket."""
+    table = _q(target.name)
+    return (
+        f"DELETE FROM {table} WHERE time >= make_timestamp_ns(?) AND time <= make_timestamp_ns(?)"
+        f" AND (series, time) IN (SELECT series, time FROM composed)",
+        f"INSERT INTO {table} BY NAME SELECT * FROM composed",
+    )
 
 
 _DIRECT = {
@@ -180,12 +189,13 @@ def aggregate_sql(
     query: AggregateQuery, rollup: Rollup, group_cols: list[str], conditions: str, bucket: str
 ) -> str:
     """The ``increase`` of ``query`` from ``rollup``'s rows. Parameters: the anchor range's
-    start and end, the tag filter values, the range's start and end, the tag filter values,
-    the range's start."""
+    start rounded down to the interval, the range's start, the anchor range's start, the tag
+    filter values, the range's start and end, the tag filter values, the range's start."""
     table = _q(rollup.name)
     first = _q(rollup_field(query.field, "first"))
     last = _q(rollup_field(query.field, "last"))
     within = _q(rollup_field(query.field, "increase_within"))
+    last_at = _q(rollup_field(query.field, "last_offset_ns"))
     columns_sql = "".join(f"{c}, " for c in group_cols)
     group_refs = "".join(f"g{i}, " for i in range(len(group_cols)))
     return f"""
@@ -193,7 +203,8 @@ def aggregate_sql(
             SELECT series, {columns_sql}max(time) AS time, arg_max({last}, time) AS last_v,
                    NULL::DOUBLE AS first_v, 0.0 AS within_v
             FROM {table}
-            WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?) AND {conditions}
+            WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+              AND epoch_ns(time) + {last_at}::BIGINT >= ? AND {conditions}
             GROUP BY ALL
         ), readings AS (
             SELECT series, {columns_sql}time, {last} AS last_v, {first} AS first_v,

@@ -171,10 +171,12 @@ def _from_rows(query: Query, request: AggregateQuery, rollup: Rollup) -> list[Se
     columns = ", ".join(influxql_identifier(rollup_field(request.field, s)) for s in stats)
     last = influxql_identifier(rollup_field(request.field, "last"))
     anchor_start = request.start_ns - request.counter_lookback_ns
+    last_at = influxql_identifier(rollup_field(request.field, "last_offset_ns"))
     anchors, rows = query(
         [
-            f"SELECT LAST({last}) FROM {measurement} WHERE "
-            f"{time_range(anchor_start, request.start_ns)}{conditions} GROUP BY *",
+            f"SELECT LAST({last}), {last_at} FROM {measurement} WHERE "
+            f"{time_range(anchor_start - anchor_start % rollup.interval_ns, request.start_ns)}"
+            f"{conditions} GROUP BY *",
             f"SELECT {columns} FROM {measurement} WHERE "
             f"{time_range(request.start_ns, request.end_ns)}{conditions} GROUP BY *",
         ],
@@ -182,9 +184,9 @@ def _from_rows(query: Query, request: AggregateQuery, rollup: Rollup) -> list[Se
     )
     previous: dict[str, float] = {}
     if request.function == "increase":
-        for block in anchors:
-            for _, value in block.get("values", []):
-                if value is not None:
+        for block in anchors:  # the anchor only if its reading lies inside the lookback
+            for time, value, offset in block.get("values", []):
+                if value is not None and int(time) + int(offset) >= anchor_start:
                     previous[series_of(block)] = float(value)
     windows: dict[tuple[str, ...], dict[int, tuple[float, float]]] = defaultdict(dict)
     first, last, within, first_at, last_at = (rollup_field(request.field, s) for s in stats)

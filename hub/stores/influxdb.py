@@ -70,6 +70,7 @@ from hub.query import (
     SeriesResult,
 )
 from hub.rollups import RollupPlan, rollup_field, rollup_for
+from hub.rollups.split import split_aggregate
 from hub.stores import influx_rollups
 from hub.stores.influxql import (
     ANY_TYPE,
@@ -353,6 +354,14 @@ class InfluxDBStore:
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         if any(not values for values in query.where.values()):
             return []
+        if self._rollups.of(query.measurement):
+            split = split_aggregate(query, self._rollups, self.rollup_coverage, self._aggregate_one)
+            if split is not None:
+                return split
+        return self._aggregate_one(query)
+
+    def _aggregate_one(self, query: AggregateQuery) -> list[SeriesResult]:
+        """``query`` from the rollup that answers it exactly, else from raw points."""
         if self._rollups.of(query.measurement):
             rollup = rollup_for(query, self._rollups, self.rollup_coverage)
             if rollup is not None and self._rolls_up(rollup.name, query.field):
