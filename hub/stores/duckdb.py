@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -98,6 +99,7 @@ class DuckDBStore:
         *,
         checkpoint_threshold: str = "16MB",
         rollups: RollupPlan | None = None,
+        rollup_flush_s: float = 1.0,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
@@ -117,6 +119,16 @@ class DuckDBStore:
         self._latest = LatestIndex()
         self._rollups = rollups or RollupPlan({})
         self._covered: dict[str, int] = self._load_coverage()
+        self._rollup_flush_s = rollup_flush_s
+        self._rollup_sources = {rollup.name: rollup.measurement for rollup in self._rollups}
+        self._flushed_at = time.monotonic()
+        self._pending: set[str] = {  # measurements with raw points not yet rolled up
+            name
+            for (name,) in self._con.execute(
+                "SELECT DISTINCT measurement FROM cityhub_meta.rollup_pending"
+            ).fetchall()
+            if self._rollups.of(name)
+        }
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -139,6 +151,10 @@ class DuckDBStore:
         con.execute(
             "CREATE TABLE IF NOT EXISTS cityhub_meta.rollup_coverage "
             "(rollup VARCHAR PRIMARY KEY, since_ns BIGINT NOT NULL)"
+        )
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS cityhub_meta.rollup_pending "
+            "(measurement VARCHAR, series VARCHAR, bucket BIGINT, min_ns BIGINT)"
         )
         covered = dict(con.execute("SELECT * FROM cityhub_meta.rollup_coverage").fetchall())
         for rollup in self._rollups:
@@ -274,7 +290,10 @@ class DuckDBStore:
                     columns = schema.setdefault(table, {})
                     refused += self._write_table(con, table, columns, rows)
                     if self._rollups.of(table):
-                        self._roll_up(con, schema, table, rows)
+                        self._mark_pending(con, table, rows)
+                        # flagged before the commit: a query never reads rollups that lack
+                        # a committed batch (a failed commit only costs an empty flush)
+                        self._pending.add(table)
                 con.execute("COMMIT")
                 refused_ids = {id(r.point) for r in refused}
                 for table, rows in by_table.items():
@@ -285,6 +304,11 @@ class DuckDBStore:
                 self._recover(con, error)
                 raise StoreUnavailable(f"DuckDB write failed: {error}") from error
             self._columns = schema
+            # Rollups are brought up to date at most every rollup_flush_s while data flows
+            # (and before any query reads them): one pass for many batches costs the ingest
+            # far less than one per batch.
+            if self._pending and time.monotonic() - self._flushed_at >= self._rollup_flush_s:
+                self._flush_rollups()
         return refused
 
     def _write_table(
@@ -329,37 +353,77 @@ class DuckDBStore:
             self._insert(con, table, accepted, {name: columns[name] for name in wanted})
         return refused
 
-    def _roll_up(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        schema: dict[str, dict[str, str]],
-        table: str,
-        rows: dict[tuple[str, int], Point],
+    def _mark_pending(
+        self, con: duckdb.DuckDBPyConnection, table: str, rows: dict[tuple[str, int], Point]
     ) -> None:
-        """Bring the rollups of ``table`` up to date for the intervals ``rows`` touched, in
-        the write's transaction (see :mod:`hub.stores.duckdb_rollups`)."""
-        rollups = self._rollups.of(table)
-        self._ensure_rollup_tables(con, schema, table, rollups)
-        interval = rollups[0].interval_ns
+        """Record, in the write's transaction, the (series, finest interval) pairs ``rows``
+        touched, with each pair's earliest new point: :meth:`_flush_rollups` brings those
+        intervals up to date (see :mod:`hub.stores.duckdb_rollups`)."""
+        interval = self._rollups.of(table)[0].interval_ns
         earliest: dict[tuple[str, int], int] = {}
         for series, time_ns in rows:
             key = (series, time_ns - time_ns % interval)
             if time_ns < earliest.get(key, time_ns + 1):
                 earliest[key] = time_ns
-        touched_new = pa.table(
+        # a local name no table has: DuckDB's replacement scan reads it below
+        pending_pairs = pa.table(  # noqa: F841
             {
                 "series": pa.array([key[0] for key in earliest], pa.string()),
                 "bucket": pa.array([key[1] for key in earliest], pa.int64()),
                 "min_ns": pa.array(list(earliest.values()), pa.int64()),
             }
         )
-        buckets = [key[1] for key in earliest]
-        con.register("touched_new", touched_new)
-        try:
-            con.execute(duckdb_rollups.touched_sql(rollups[0]), [min(buckets), max(buckets)])
-        finally:
-            con.unregister("touched_new")
-        self._compose(con, schema, table, rollups)
+        con.execute(
+            "INSERT INTO cityhub_meta.rollup_pending "
+            "SELECT ?, series, bucket, min_ns FROM pending_pairs",
+            [table],
+        )
+
+    def _flush_rollups(self) -> bool:
+        """Bring every rollup up to date with the raw points written since the last flush,
+        one transaction per measurement; ``False`` when that failed (the pending intervals
+        stay recorded, and queries read raw points until a flush succeeds). Caller holds the
+        write lock."""
+        for table in sorted(self._pending):
+            rollups = self._rollups.of(table)
+            con = self._cursor()
+            schema = {name: dict(columns) for name, columns in self._columns.items()}
+            try:
+                con.execute("BEGIN")
+                self._ensure_rollup_tables(con, schema, table, rollups)
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE touched_new AS SELECT series, bucket, "
+                    "min(min_ns) AS min_ns FROM cityhub_meta.rollup_pending "
+                    "WHERE measurement = ? GROUP BY series, bucket",
+                    [table],
+                )
+                low, high = con.execute(
+                    "SELECT min(bucket), max(bucket) FROM touched_new"
+                ).fetchone() or (None, None)
+                if low is not None:
+                    con.execute(duckdb_rollups.touched_sql(rollups[0]), [low, high])
+                    self._compose(con, schema, table, rollups)
+                con.execute(
+                    "DELETE FROM cityhub_meta.rollup_pending WHERE measurement = ?", [table]
+                )
+                con.execute("COMMIT")
+            except Exception as error:  # duckdb.Error, or an OSError of a failing disk
+                self._recover(con, error)
+                log.warning("rollups of %s not brought up to date: %s", table, error)
+                return False
+            self._columns = schema
+            self._pending.discard(table)
+        self._flushed_at = time.monotonic()
+        return True
+
+    def _rollups_current(self, table: str) -> bool:
+        """Whether the rollups of ``table`` (or, for a rollup, its own source's) hold every
+        committed raw point, flushing them first if not."""
+        table = self._rollup_sources.get(table, table)
+        if table not in self._pending:
+            return True
+        with self._write_lock:
+            return table not in self._pending or self._flush_rollups()
 
     def rebuild_rollups(
         self, since_ns: int, progress: Callable[[str, int, int], None] | None = None
@@ -368,6 +432,9 @@ class DuckDBStore:
         down to the coarsest interval), one coarsest interval per transaction, then record
         that the rollups cover everything from there. ``progress(measurement, done, total)``
         is called after each interval. Returns the new coverage."""
+        with self._write_lock:
+            if self._pending and not self._flush_rollups():
+                raise StoreUnavailable("DuckDB: pending rollups could not be brought up to date")
         for measurement, rollups in self._rollups.by_measurement.items():
             if measurement not in self._columns:
                 continue
@@ -533,7 +600,9 @@ class DuckDBStore:
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         with self._reading():
-            if self._rollups.of(query.measurement):
+            if query.measurement in self._rollup_sources:  # a rollup read as a measurement
+                self._rollups_current(query.measurement)
+            if self._rollups.of(query.measurement) and self._rollups_current(query.measurement):
                 split = split_aggregate(query, self._rollups, self._covered, self._aggregate)
                 if split is not None:
                     return split
@@ -552,7 +621,11 @@ class DuckDBStore:
         if filters is None:
             return []
         clauses, params = filters
-        rollup = rollup_for(query, self._rollups, self._covered) if kind == "DOUBLE" else None
+        rollup = (
+            rollup_for(query, self._rollups, self._covered)
+            if kind == "DOUBLE" and self._rollups_current(query.measurement)
+            else None
+        )
         if rollup is not None and rollup_field(query.field, "count") in self._columns.get(
             rollup.name, {}
         ):
@@ -713,6 +786,8 @@ class DuckDBStore:
 
     def points(self, query: PointsQuery) -> list[PointRow]:
         with self._reading():
+            if query.measurement in self._rollup_sources:
+                self._rollups_current(query.measurement)
             return self._points(query)
 
     def _points(self, query: PointsQuery) -> list[PointRow]:

@@ -1,10 +1,14 @@
-"""Rollups in DuckDB: the SQL that maintains them inside each write, and the SQL that reads them.
+"""Rollups in DuckDB: the SQL that keeps them up to date with the writes, and reads them.
 
-**Maintenance** runs in the write's own transaction, so raw points and their rollups commit
-together (a crash leaves both or neither). For each rollup of a written table, finest first:
+**Maintenance.** Each write records, in its own transaction, the (series, finest interval)
+pairs it touched and each pair's earliest new point (``cityhub_meta.rollup_pending``), so a
+crash never loses track of them. The store rolls them up in a transaction of its own at most
+every ``rollup_flush_s`` while data flows (one pass for many batches costs the ingest far less
+than one per batch) and always before a query reads the rollups, so a query never sees rollups
+that lack a committed point. For each rollup of the measurement, finest first:
 
-1. the (series, interval) pairs the batch touched, each with its earliest new point;
-2. per pair, whether the batch only *appends* (its earliest point is after the interval's
+1. the pending (series, interval) pairs, each with its earliest new point;
+2. per pair, whether the new points only *append* (its earliest point is after the interval's
    stored last point, ``last_offset_ns``): then the stored row and the raw points after it are
    combined; otherwise (late or redelivered data, a new row) the interval is recomputed from
    all its raw points. Either way the row is rewritten whole, so the result is the same as a

@@ -46,7 +46,7 @@ halves that are resent are idempotent). A batch with ``k`` bad points of ``n`` c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from time import time_ns
+from time import monotonic, time_ns
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -97,6 +97,7 @@ __all__ = ["InfluxDBStore", "encode_line", "influxql_identifier", "influxql_stri
 _REFUSED_STATUS = frozenset({400, 422})
 _TOO_LARGE = 413
 _CHUNK_ROWS = 10_000
+_COVERAGE_TTL_S = 60.0  # how long a reader trusts the rollup coverage it read
 
 
 class _Refusal(Exception):
@@ -128,6 +129,8 @@ class InfluxDBStore:
     ) -> None:
         self._rollups = rollups or RollupPlan({})
         self._covered: dict[str, int] | None = None  # read from the server when first needed
+        self._covered_at = 0.0
+        self._coverage_recorded = False
         self._url = url.rstrip("/")
         self._bucket = bucket
         self._api = api
@@ -173,8 +176,8 @@ class InfluxDBStore:
             else:
                 lines.append((point, encode_line(point)))
         if lines:
-            if self._rollups.by_measurement and self._covered is None:
-                self.rollup_coverage  # noqa: B018  (decided before the first raw point lands)
+            if self._rollups.by_measurement and not self._coverage_recorded:
+                self._record_coverage()  # decided before the first raw point lands
             refused += self._write_isolating(lines)
             if self._rollups.by_measurement:
                 self._roll_up([point for point, _ in lines], refused)
@@ -199,32 +202,42 @@ class InfluxDBStore:
 
     @property
     def rollup_coverage(self) -> dict[str, int]:
-        """Each rollup's name and the first instant from which it holds every interval,
-        kept in the measurement ``rollup_coverage`` (tag ``rollup``, field ``since_ns``). A
-        rollup seen for the first time covers everything on a database without its raw
-        measurement, else the intervals after the next one from now."""
-        if self._covered is None:
+        """Each rollup's name and the first instant from which it holds every interval, as
+        recorded in the measurement ``rollup_coverage`` (tag ``rollup``, field ``since_ns``)
+        by the store that writes (an API-only process reads it, again after
+        :data:`_COVERAGE_TTL_S`, and never decides it: a rollup without a record is not
+        used)."""
+        now = monotonic()
+        if self._covered is None or now - self._covered_at > _COVERAGE_TTL_S:
             (rows,) = self._query(['SELECT LAST("since_ns") FROM "rollup_coverage" GROUP BY *'])
-            covered = {
+            self._covered = {
                 (block.get("tags") or {}).get("rollup", ""): int(block["values"][0][1])
                 for block in rows
                 if block.get("values")
             }
+            self._covered_at = now
+        return dict(self._covered)
+
+    def _record_coverage(self) -> None:
+        """Before this store writes its first point: record the coverage of each rollup that
+        has none. A new rollup covers everything on a database without its raw measurement,
+        else the intervals from the one after the next on (earlier ones may hold raw points
+        it has not seen: ``rebuild_rollups`` covers them)."""
+        covered = self.rollup_coverage
+        missing = [rollup for rollup in self._rollups if rollup.name not in covered]
+        if missing:
             (names,) = self._query(["SHOW MEASUREMENTS"])
             present = {name for block in names for (name, *_) in block.get("values", [])}
-            missing = [rollup for rollup in self._rollups if rollup.name not in covered]
-            for rollup in missing:
-                interval = rollup.interval_ns
-                now = time_ns()
-                covered[rollup.name] = (
-                    -(2**62)
-                    if rollup.measurement not in present
-                    else now - now % interval + 2 * interval
-                )
-            if missing:
-                self.set_rollup_coverage({r.name: covered[r.name] for r in missing})
-            self._covered = covered
-        return dict(self._covered)
+            now = time_ns()
+            self.set_rollup_coverage(
+                {
+                    r.name: -(2**62)
+                    if r.measurement not in present
+                    else now - now % r.interval_ns + 2 * r.interval_ns
+                    for r in missing
+                }
+            )
+        self._coverage_recorded = True
 
     def rebuild_rollups(
         self, since_ns: int, progress: Callable[[str, int, int], None] | None = None
@@ -232,6 +245,8 @@ class InfluxDBStore:
         """Recompute every rollup from the raw points from ``since_ns`` on (rounded down to
         the coarsest interval) to now, one coarsest interval at a time, then record that the
         rollups cover everything from there (see ``DuckDBStore.rebuild_rollups``)."""
+        if not self._coverage_recorded:
+            self._record_coverage()
         covered = self.rollup_coverage
         end = time_ns()
         for measurement, rollups in self._rollups.by_measurement.items():
