@@ -6,9 +6,8 @@ fits), and the pieces' windows merged.
 Cutting is exact because every function merges across pieces that follow each other in time:
 ``sum`` and ``count`` add, ``min``/``max`` take the extreme, ``first`` comes from the earliest
 piece holding the window and ``last`` from the latest, a ``mean`` is the merged sum over the
-merged count (each piece is asked for both), and ``increase`` adds: each piece looks for its
-anchor back to where the whole query would (``start - lookback``), so the reading before a
-piece is found exactly as the whole query's readings find theirs. ``percentile`` is not cut.
+merged count (each piece is asked for both). ``percentile`` and ``increase`` are not cut (see
+:data:`_NOT_CUT`).
 """
 
 from __future__ import annotations
@@ -24,6 +23,12 @@ from hub.rollups.routing import rollup_for
 __all__ = ["split_aggregate"]
 
 Aggregate = Callable[[AggregateQuery], list[SeriesResult]]
+
+# percentile needs every raw value; increase is exact when cut, but each piece looks for its
+# anchor back to start - lookback, which for the last pieces of a year is a scan of the year
+# (measured: 13 s for city-wide days over a year at 2,000 meters): it reads raw points until
+# one query can chain raw edges and rollup rows itself.
+_NOT_CUT = frozenset({"percentile", "increase"})
 
 
 def _boundaries(query: AggregateQuery, intervals: list[int]) -> list[int]:
@@ -42,7 +47,7 @@ def split_aggregate(
 ) -> list[SeriesResult] | None:
     """``query`` answered piece by piece (``aggregate`` answers one piece), or ``None`` when
     cutting would not let a rollup answer any piece (then ask the whole query)."""
-    if query.function == "percentile" or rollup_for(query, plan, covered_since_ns):
+    if query.function in _NOT_CUT or rollup_for(query, plan, covered_since_ns):
         return None
     intervals = [
         r.interval_ns

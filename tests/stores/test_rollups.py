@@ -150,7 +150,7 @@ def test_rollups_answer_what_raw_points_answer(
         query = data.draw(queries(run))
         aligned = query.start_ns % (15 * M) == 0
         assert (rollup_for(query, PLAN, rollup_name(rolled)) is not None) == aligned
-        if not aligned and query.end_ns - query.start_ns > 15 * M:
+        if not aligned and query.end_ns - query.start_ns > 15 * M and query.function != "increase":
             assert split_aggregate(query, PLAN, rollup_name(rolled), lambda q: []) is not None
         assert rolled.aggregate(query) == raw.aggregate(query), query
 
