@@ -4,7 +4,8 @@ Two DuckDB files are generated in SQL (a bulk ``INSERT ... SELECT`` over ``range
 through MQTT: minutes for a year instead of hours), each ``meters`` building meters (2 per
 building, 6 districts) with ``power_w`` and a cumulative ``energy_import_wh`` register:
 
-* **year**: 2,000 meters read every 100 minutes for 365 days (10.5M raw points), ending now;
+* **year**: 2,000 meters read every 100 minutes for 367 days (10.6M raw points), ending now
+  (a year, and the day before it that the first day's increase is anchored on);
 * **dense**: 2,000 meters read every 3 minutes for 10.4 days (10M raw points), ending on the
   last whole hour (the data set of ``bench/query.py``).
 
@@ -157,7 +158,8 @@ def run(workdir: Path, meters: int, repeats: int) -> dict[str, Any]:
     now_s = int(time.time())
     results: dict[str, Any] = {"meters": meters, "repeats": repeats, "sets": {}}
     sets = {
-        "year": (5256, 6000, now_s),  # 365 days, every 100 minutes, ending now
+        # 367 days every 100 minutes, ending now (a day more than asked: the anchor lookback)
+        "year": (5285, 6000, now_s),
         "dense": (5000, 180, now_s // 3600 * 3600),  # 10.4 days every 3 min, on a whole hour
     }
     for name, (readings, step_s, end_s) in sets.items():
@@ -170,24 +172,29 @@ def run(workdir: Path, meters: int, repeats: int) -> dict[str, Any]:
         progress(f"rollups: {name}: rebuilt in {rebuild_s:.1f} s")
         end = end_s * S
         energy = {"measurement": "building_energy", "field": "energy_import_wh"}
+        days = end - end % D  # the last whole day
         if name == "year":
             start = end - 365 * D  # relative to now, as start=-365d asks: not on a day
             queries = {
-                "buildings/{id}/energy?every=1d&start=-365d": AggregateQuery(
-                    **energy, function="increase", start_ns=start, end_ns=end, every_ns=D,
-                    where={"building": ("qb-00001",)},
+                "buildings/{id}/energy?every=1d&start=-365d (not on a day: raw both ways)": (
+                    AggregateQuery(
+                        **energy, function="increase", start_ns=start, end_ns=end, every_ns=D,
+                        where={"building": ("qb-00001",)},
+                    )
                 ),
-                "city-wide energy per building per day, 365 days (start=-365d)": AggregateQuery(
-                    **energy, function="increase", start_ns=start, end_ns=end, every_ns=D,
-                    group_by=("building",),
+                "building energy per day, 365 whole days": AggregateQuery(
+                    **energy, function="increase", start_ns=days - 365 * D, end_ns=days,
+                    every_ns=D, where={"building": ("qb-00001",)},
                 ),
                 "city-wide energy per building per day, 365 whole days": AggregateQuery(
-                    **energy, function="increase", start_ns=end - end % D - 365 * D,
-                    end_ns=end - end % D, every_ns=D, group_by=("building",),
+                    **energy, function="increase", start_ns=days - 365 * D, end_ns=days,
+                    every_ns=D, group_by=("building",),
                 ),
-                "mean power per district per day, 365 days": AggregateQuery(
-                    "building_energy", "power_w", "mean", start, end, every_ns=D,
-                    group_by=("district",),
+                "mean power per district per day, start=-365d (cut: raw edges + rollups)": (
+                    AggregateQuery(
+                        "building_energy", "power_w", "mean", start, end, every_ns=D,
+                        group_by=("district",),
+                    )
                 ),
             }  # fmt: skip
         else:

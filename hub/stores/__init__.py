@@ -51,6 +51,7 @@ def open_store(settings: Settings, on_refused: RefusedSink) -> Store:
             settings.store.duckdb_memory_limit,
             checkpoint_threshold=settings.store.duckdb_checkpoint_threshold,
             rollups=settings.rollups.plan(),
+            rollup_flush_s=settings.rollups.flush_s,
         )
     if settings.store.backend == "influxdb":
         from hub.stores.spool import SpooledStore
