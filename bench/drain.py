@@ -198,6 +198,8 @@ _RUNS = itertools.count(1)
 
 
 def _hub_env(backend: str, influx: Influxd | None) -> dict[str, str]:
+    if backend == "duckdb-no-rollups":
+        return {"CITYHUB_ROLLUPS__ENABLED": "false"}
     if backend == "duckdb":
         return {}
     assert influx is not None
@@ -266,6 +268,10 @@ CONSUMERS: dict[str, tuple[str, Callable[[Context, int], Result]]] = {
     "a": ("mosquitto_sub (C client, the ceiling)", mosquitto_sub),
     "b": ("bare paho-mqtt, acks only (baseline)", bare_paho),
     "c": ("hub → DuckDB", lambda ctx, n: hub_drain(ctx, n, backend="duckdb")),
+    "c0": (
+        "hub → DuckDB, rollups off",
+        lambda ctx, n: hub_drain(ctx, n, backend="duckdb-no-rollups"),
+    ),
     "d": (
         "hub → InfluxDB 1.x (spool, v1 /write)",
         lambda ctx, n: hub_drain(ctx, n, backend="influxdb"),

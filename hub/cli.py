@@ -5,6 +5,7 @@ cityhub api     the API alone, on InfluxDB (a read replica; no broker, no ingest
 cityhub ingest  the ingest alone (MQTT into the store; no API)
 cityhub sim     the city simulators (see ``cityhub sim --help``)
 cityhub demo    broker + simulators + hub + API on DuckDB in ./cityhub-demo
+cityhub rollups rebuild --since <time>   recompute the rollups from stored raw points
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from hub.errors import ConfigError
 from hub.stopping import Stopper, ensure_port_free, serve
+
+if TYPE_CHECKING:
+    from hub.stores.influxdb import InfluxDBStore
 
 __all__ = ["main"]
 
@@ -86,6 +91,62 @@ def run_ingest(stopper: Stopper) -> int:
     return 0
 
 
+def rebuild_rollups(since: str) -> int:
+    """Recompute the rollups from the raw points stored since ``since`` (RFC 3339, or
+    relative: ``-90d``), with a progress line on stderr. On DuckDB the hub must be stopped
+    (the file has one writer); on InfluxDB it may run (its rollups are rewritten whole,
+    idempotently)."""
+    import time
+
+    from hub.api.params import parse_time
+    from hub.api.problems import BadParameter
+    from hub.settings import load_settings
+    from hub.stores import open_influxdb
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    try:
+        since_ns = parse_time(since, 0, "--since", time.time_ns())
+    except BadParameter as error:
+        print(f"cityhub: {error.detail}", file=sys.stderr)
+        return 2
+    plan = settings.rollups.plan()
+    if not plan.by_measurement:
+        print("cityhub: rollups are disabled (CITYHUB_ROLLUPS__ENABLED)", file=sys.stderr)
+        return 2
+    if settings.store.backend == "duckdb":
+        from hub.stores.duckdb import DuckDBStore
+
+        store: DuckDBStore | InfluxDBStore = DuckDBStore(
+            settings.duckdb_path, settings.store.duckdb_memory_limit, rollups=plan
+        )
+    else:
+        store = open_influxdb(settings)
+
+    def progress(measurement: str, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if done == total else ""
+        print(f"\r{measurement}: [{bar}] {done}/{total} intervals", end=end, file=sys.stderr)
+
+    try:
+        covered = store.rebuild_rollups(since_ns, progress)
+    finally:
+        store.close()
+    for name, covered_ns in sorted(covered.items()):
+        print(f"{name}: complete from {_utc(covered_ns)}")
+    return 0
+
+
+def _utc(time_ns: int) -> str:
+    from datetime import UTC, datetime
+
+    if time_ns <= -(2**62):
+        return "the beginning"
+    return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).isoformat()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cityhub", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--backfill", default="1d", help="history published at start (e.g. 1d)")
     demo.add_argument("--rate", type=float, default=0.0, help="cap on live messages/s (0: none)")
     demo.add_argument("--seed", type=int, default=42)
+    rollups = commands.add_parser("rollups", help="maintain the rollups").add_subparsers(
+        dest="rollups_command", required=True
+    )
+    rebuild = rollups.add_parser("rebuild", help="recompute rollups from stored raw points")
+    rebuild.add_argument("--since", required=True, help="RFC 3339 time or relative to now (-90d)")
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "sim":
@@ -115,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             return simulate(rest)
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        if args.command == "rollups":
+            return rebuild_rollups(args.since)
         stopper = Stopper().install()  # SIGTERM and Ctrl-C: a clean stop, exit 0
         if args.command == "run":
             return run_hub(stopper)

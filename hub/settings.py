@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
 from hub.retention import Retention
+
+if TYPE_CHECKING:
+    from hub.rollups.plan import RollupPlan
 
 __all__ = [
     "ApiSettings",
@@ -27,6 +30,7 @@ __all__ = [
     "MqttSettings",
     "OcppSettings",
     "RetentionSettings",
+    "RollupSettings",
     "Settings",
     "StoreSettings",
     "UiSettings",
@@ -203,6 +207,33 @@ class OcppSettings(BaseModel):
         return self
 
 
+class RollupSettings(BaseModel):
+    """Rollups the hub maintains as data lands (see :mod:`hub.rollups`): per measurement, the
+    intervals (each a multiple of the finer ones, dividing one day). Aggregates whose windows
+    are whole intervals read them; everything else reads raw points."""
+
+    enabled: bool = True
+    # DuckDB: how often the intervals written since are rolled up while data flows (a query
+    # reading rollups rolls them up first, so this trades ingest cost, not freshness).
+    flush_s: float = Field(5.0, ge=0)
+    intervals: dict[str, list[str]] = Field(
+        default_factory=lambda: {"building_energy": ["15m", "1h", "1d"]}
+    )
+
+    @field_validator("intervals")
+    @classmethod
+    def _valid_plan(cls, intervals: dict[str, list[str]]) -> dict[str, list[str]]:
+        from hub.rollups.plan import RollupPlan
+
+        RollupPlan.from_labels(intervals)  # ValueError names the measurement and interval
+        return intervals
+
+    def plan(self) -> RollupPlan:
+        from hub.rollups.plan import RollupPlan
+
+        return RollupPlan.from_labels(self.intervals if self.enabled else {})
+
+
 class FeedSettings(BaseModel):
     """One GTFS-Realtime VehiclePositions feed the hub polls."""
 
@@ -229,6 +260,7 @@ class Settings(BaseSettings):
     insights: InsightsSettings = InsightsSettings()
     ui: UiSettings = UiSettings()
     ocpp: OcppSettings = OcppSettings()
+    rollups: RollupSettings = RollupSettings()
     feeds: list[FeedSettings] = Field(default_factory=list)
     retention: RetentionSettings = RetentionSettings()
 

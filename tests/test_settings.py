@@ -38,6 +38,11 @@ def test_every_setting_is_in_the_readme_table() -> None:
         ({"CITYHUB_MQTT__PORT": "70000"}, "CITYHUB_MQTT__PORT"),
         ({"CITYHUB_INGEST__TIMEZONE": "Mars/Olympus"}, "CITYHUB_INGEST__TIMEZONE"),
         ({"CITYHUB_STORE__BACKEND": "sqlite"}, "CITYHUB_STORE__BACKEND"),
+        (
+            {"CITYHUB_ROLLUPS__INTERVALS": '{"building_energy": ["7m"]}'},
+            "CITYHUB_ROLLUPS__INTERVALS",
+        ),
+        ({"CITYHUB_ROLLUPS__INTERVALS": '{"m": ["15m", "40m"]}'}, "CITYHUB_ROLLUPS__INTERVALS"),
         ({"CITYHUB_INGEST__BATCH_MAX_AGE_MS": "soon"}, "CITYHUB_INGEST__BATCH_MAX_AGE_MS"),
         ({"CITYHUB_STORE__DUCKDB_MEMORY_LIMIT": "lots"}, "CITYHUB_STORE__DUCKDB_MEMORY_LIMIT"),
         ({"CITYHUB_OCPP__PORT": "-1"}, "CITYHUB_OCPP__PORT"),

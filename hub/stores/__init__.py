@@ -36,6 +36,7 @@ def open_influxdb(settings: Settings) -> InfluxDBStore:
         username=store.influx_username,
         password=store.influx_password.get_secret_value() if store.influx_password else None,
         timeout_s=store.influx_timeout_s,
+        rollups=settings.rollups.plan(),
     )
 
 
@@ -49,6 +50,8 @@ def open_store(settings: Settings, on_refused: RefusedSink) -> Store:
             settings.duckdb_path,
             settings.store.duckdb_memory_limit,
             checkpoint_threshold=settings.store.duckdb_checkpoint_threshold,
+            rollups=settings.rollups.plan(),
+            rollup_flush_s=settings.rollups.flush_s,
         )
     if settings.store.backend == "influxdb":
         from hub.stores.spool import SpooledStore

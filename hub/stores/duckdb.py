@@ -27,8 +27,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ from hub.query import (
     SeriesResult,
     SumOfMeansQuery,
 )
+from hub.rollups import Rollup, RollupPlan, rollup_for
+from hub.rollups.plan import rollup_field
+from hub.rollups.split import split_aggregate
+from hub.stores import duckdb_rollups
 from hub.stores.latest import LatestIndex
 
 __all__ = ["DuckDBStore"]
@@ -59,6 +64,7 @@ __all__ = ["DuckDBStore"]
 log = logging.getLogger(__name__)
 
 _RESERVED = frozenset({"series", "time"})
+_EVER = -(2**62)  # "since the beginning": the coverage of a rollup made with its table
 _SQL_TYPE = {float: "DOUBLE", bool: "BOOLEAN", str: "VARCHAR"}
 _ARROW_TYPE = {"DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.string()}
 _KIND = {"DOUBLE": "float", "BOOLEAN": "bool", "VARCHAR": "str"}
@@ -92,7 +98,13 @@ class DuckDBStore:
     """A :class:`hub.contracts.Store` on one DuckDB file."""
 
     def __init__(
-        self, path: Path, memory_limit: str = "256MB", *, checkpoint_threshold: str = "16MB"
+        self,
+        path: Path,
+        memory_limit: str = "256MB",
+        *,
+        checkpoint_threshold: str = "16MB",
+        rollups: RollupPlan | None = None,
+        rollup_flush_s: float = 1.0,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
@@ -110,6 +122,18 @@ class DuckDBStore:
         self._local = threading.local()
         self._columns: dict[str, dict[str, str]] = self._load_schema()
         self._latest = LatestIndex()
+        self._rollups = rollups or RollupPlan({})
+        self._covered: dict[str, int] = self._load_coverage()
+        self._rollup_flush_s = rollup_flush_s
+        self._rollup_sources = {rollup.name: rollup.measurement for rollup in self._rollups}
+        self._flushed_at = time.monotonic()
+        self._pending: set[str] = {  # measurements with raw points not yet rolled up
+            name
+            for (name,) in self._con.execute(
+                "SELECT DISTINCT measurement FROM cityhub_meta.rollup_pending"
+            ).fetchall()
+            if self._rollups.of(name)
+        }
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -122,6 +146,47 @@ class DuckDBStore:
         for table, column, data_type, comment in rows:
             schema[table][column] = TAG if comment == "tag" else data_type
         return dict(schema)
+
+    def _load_coverage(self) -> dict[str, int]:
+        """Since when each rollup holds every interval (``cityhub_meta.rollup_coverage``).
+        A rollup seen for the first time covers what comes after the raw points already
+        stored (everything, on a new file); ``rebuild`` extends it back."""
+        con = self._con
+        con.execute("CREATE SCHEMA IF NOT EXISTS cityhub_meta")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS cityhub_meta.rollup_coverage "
+            "(rollup VARCHAR PRIMARY KEY, since_ns BIGINT NOT NULL)"
+        )
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS cityhub_meta.rollup_pending "
+            "(measurement VARCHAR, series VARCHAR, bucket BIGINT, min_ns BIGINT)"
+        )
+        covered = dict(con.execute("SELECT * FROM cityhub_meta.rollup_coverage").fetchall())
+        for rollup in self._rollups:
+            if rollup.name in covered:
+                continue
+            last = None
+            if rollup.measurement in self._columns:
+                (last,) = con.execute(
+                    f"SELECT epoch_ns(max(time)) FROM {_quote(rollup.measurement)}"
+                ).fetchone() or (None,)
+            interval = rollup.interval_ns
+            since = _EVER if last is None else last - last % interval + interval
+            self._set_coverage(con, rollup, since)
+            covered[rollup.name] = since
+        return covered
+
+    @staticmethod
+    def _set_coverage(con: duckdb.DuckDBPyConnection, rollup: Rollup, since_ns: int) -> None:
+        con.execute(
+            "INSERT OR REPLACE INTO cityhub_meta.rollup_coverage VALUES (?, ?)",
+            [rollup.name, since_ns],
+        )
+
+    @property
+    def rollup_coverage(self) -> dict[str, int]:
+        """Each rollup's name and the first instant from which it holds every interval."""
+        return dict(self._covered)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -229,6 +294,11 @@ class DuckDBStore:
                 for table, rows in by_table.items():
                     columns = schema.setdefault(table, {})
                     refused += self._write_table(con, table, columns, rows)
+                    if self._rollups.of(table):
+                        self._mark_pending(con, table, rows)
+                        # flagged before the commit: a query never reads rollups that lack
+                        # a committed batch (a failed commit only costs an empty flush)
+                        self._pending.add(table)
                 con.execute("COMMIT")
                 refused_ids = {id(r.point) for r in refused}
                 for table, rows in by_table.items():
@@ -239,6 +309,11 @@ class DuckDBStore:
                 self._recover(con, error)
                 raise StoreUnavailable(f"DuckDB write failed: {error}") from error
             self._columns = schema
+            # Rollups are brought up to date at most every rollup_flush_s while data flows
+            # (and before any query reads them): one pass for many batches costs the ingest
+            # far less than one per batch.
+            if self._pending and time.monotonic() - self._flushed_at >= self._rollup_flush_s:
+                self._flush_rollups()
         return refused
 
     def _write_table(
@@ -282,6 +357,189 @@ class DuckDBStore:
         if accepted:
             self._insert(con, table, accepted, {name: columns[name] for name in wanted})
         return refused
+
+    def _mark_pending(
+        self, con: duckdb.DuckDBPyConnection, table: str, rows: dict[tuple[str, int], Point]
+    ) -> None:
+        """Record, in the write's transaction, the (series, finest interval) pairs ``rows``
+        touched, with each pair's earliest new point: :meth:`_flush_rollups` brings those
+        intervals up to date (see :mod:`hub.stores.duckdb_rollups`)."""
+        interval = self._rollups.of(table)[0].interval_ns
+        earliest: dict[tuple[str, int], int] = {}
+        for series, time_ns in rows:
+            key = (series, time_ns - time_ns % interval)
+            if time_ns < earliest.get(key, time_ns + 1):
+                earliest[key] = time_ns
+        # a local name no table has: DuckDB's replacement scan reads it below
+        pending_pairs = pa.table(  # noqa: F841
+            {
+                "series": pa.array([key[0] for key in earliest], pa.string()),
+                "bucket": pa.array([key[1] for key in earliest], pa.int64()),
+                "min_ns": pa.array(list(earliest.values()), pa.int64()),
+            }
+        )
+        con.execute(
+            "INSERT INTO cityhub_meta.rollup_pending "
+            "SELECT ?, series, bucket, min_ns FROM pending_pairs",
+            [table],
+        )
+
+    def _flush_rollups(self) -> bool:
+        """Bring every rollup up to date with the raw points written since the last flush,
+        one transaction per measurement; ``False`` when that failed (the pending intervals
+        stay recorded, and queries read raw points until a flush succeeds). Caller holds the
+        write lock."""
+        for table in sorted(self._pending):
+            rollups = self._rollups.of(table)
+            con = self._cursor()
+            schema = {name: dict(columns) for name, columns in self._columns.items()}
+            try:
+                con.execute("BEGIN")
+                self._ensure_rollup_tables(con, schema, table, rollups)
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE touched_new AS SELECT series, bucket, "
+                    "min(min_ns) AS min_ns FROM cityhub_meta.rollup_pending "
+                    "WHERE measurement = ? GROUP BY series, bucket",
+                    [table],
+                )
+                low, high = con.execute(
+                    "SELECT min(bucket), max(bucket) FROM touched_new"
+                ).fetchone() or (None, None)
+                if low is not None:
+                    con.execute(duckdb_rollups.touched_sql(rollups[0]), [low, high])
+                    self._compose(con, schema, table, rollups)
+                con.execute(
+                    "DELETE FROM cityhub_meta.rollup_pending WHERE measurement = ?", [table]
+                )
+                con.execute("COMMIT")
+            except Exception as error:  # duckdb.Error, or an OSError of a failing disk
+                self._recover(con, error)
+                log.warning("rollups of %s not brought up to date: %s", table, error)
+                return False
+            self._columns = schema
+            self._pending.discard(table)
+        self._flushed_at = time.monotonic()
+        return True
+
+    def _rollups_current(self, table: str) -> bool:
+        """Whether the rollups of ``table`` (or, for a rollup, its own source's) hold every
+        committed raw point, flushing them first if not."""
+        table = self._rollup_sources.get(table, table)
+        if table not in self._pending:
+            return True
+        with self._write_lock:
+            return table not in self._pending or self._flush_rollups()
+
+    def rebuild_rollups(
+        self, since_ns: int, progress: Callable[[str, int, int], None] | None = None
+    ) -> dict[str, int]:
+        """Recompute every rollup from the raw points stored from ``since_ns`` on (rounded
+        down to the coarsest interval), one coarsest interval per transaction, then record
+        that the rollups cover everything from there. ``progress(measurement, done, total)``
+        is called after each interval. Returns the new coverage."""
+        with self._write_lock:
+            if self._pending and not self._flush_rollups():
+                raise StoreUnavailable("DuckDB: pending rollups could not be brought up to date")
+        for measurement, rollups in self._rollups.by_measurement.items():
+            if measurement not in self._columns:
+                continue
+            chunk = rollups[-1].interval_ns
+            start = since_ns - since_ns % chunk
+            (last,) = self._cursor().execute(
+                f"SELECT epoch_ns(max(time)) FROM {_quote(measurement)}"
+            ).fetchone() or (None,)
+            total = 0 if last is None else max(0, (last - start) // chunk + 1)
+            for done in range(total):
+                low = start + done * chunk
+                self._rebuild_chunk(measurement, rollups, low, low + chunk)
+                if progress:
+                    progress(measurement, done + 1, total)
+            with self._write_lock:
+                con = self._cursor()
+                for rollup in rollups:
+                    since = min(self._covered.get(rollup.name, start), start)
+                    self._set_coverage(con, rollup, since)
+                    self._covered[rollup.name] = since
+        return dict(self._covered)
+
+    def _rebuild_chunk(
+        self, measurement: str, rollups: Sequence[Rollup], low_ns: int, high_ns: int
+    ) -> None:
+        interval = rollups[0].interval_ns
+        with self._write_lock:
+            con = self._cursor()
+            schema = {table: dict(columns) for table, columns in self._columns.items()}
+            try:
+                con.execute("BEGIN")
+                self._ensure_rollup_tables(con, schema, measurement, rollups)
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT series, "
+                    f"epoch_ns(time) // {interval} * {interval} AS bucket, false AS keep_row, "
+                    f"epoch_ns(time) // {interval} * {interval} - 1 AS after_ns "
+                    f"FROM {_quote(measurement)} "
+                    "WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)",
+                    [low_ns, high_ns],
+                )
+                self._compose(con, schema, measurement, rollups)
+                con.execute("COMMIT")
+            except Exception as error:
+                self._recover(con, error)
+                raise StoreUnavailable(f"DuckDB rollup rebuild failed: {error}") from error
+            self._columns = schema
+
+    def _ensure_rollup_tables(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        schema: dict[str, dict[str, str]],
+        table: str,
+        rollups: Sequence[Rollup],
+    ) -> None:
+        """Give each rollup table the tags of ``table`` and the statistics of its numeric
+        fields."""
+        columns = schema[table]
+        fields = [c for c, kind in columns.items() if kind == "DOUBLE"]
+        wanted = {c: TAG for c, kind in columns.items() if kind == TAG} | {
+            c: "DOUBLE" for c in duckdb_rollups.rollup_columns(fields)
+        }
+        for rollup in rollups:
+            self._ensure_columns(con, rollup.name, schema.setdefault(rollup.name, {}), wanted)
+
+    def _compose(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        schema: dict[str, dict[str, str]],
+        table: str,
+        rollups: Sequence[Rollup],
+    ) -> None:
+        """Rewrite the finest rollup's rows of the temporary table ``touched`` from ``table``,
+        then each coarser one's from the finer."""
+        columns = schema[table]
+        fields = [c for c, kind in columns.items() if kind == "DOUBLE"]
+        tags = [c for c, kind in columns.items() if kind == TAG]
+        source, source_is_raw, touched = table, True, "touched"
+        for index, rollup in enumerate(rollups):
+            if index:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE touched_{index} AS "
+                    f"SELECT DISTINCT series, bucket - bucket % {rollup.interval_ns} AS bucket, "
+                    f"false AS keep_row, bucket - bucket % {rollup.interval_ns} - 1 AS after_ns "
+                    f"FROM {touched}"
+                )
+                touched = f"touched_{index}"
+            low, high, low_after = con.execute(
+                f"SELECT min(bucket), max(bucket), min(after_ns) FROM {touched}"
+            ).fetchone() or (None, None, None)
+            if low is None:
+                return
+            con.execute(
+                duckdb_rollups.compose_sql(rollup, source, source_is_raw, fields, tags, touched),
+                [low_after, high + rollup.interval_ns, low, high],
+            )
+            delete, insert = duckdb_rollups.replace_sql(rollup)
+            con.execute(delete, [low, high])
+            con.execute(insert)
+            source, source_is_raw = rollup.name, False
+        self._latest.forget(rollup.name for rollup in rollups)
 
     @staticmethod
     def _insert(
@@ -380,6 +638,12 @@ class DuckDBStore:
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         with self._reading():
+            if query.measurement in self._rollup_sources:  # a rollup read as a measurement
+                self._rollups_current(query.measurement)
+            if self._rollups.of(query.measurement) and self._rollups_current(query.measurement):
+                split = split_aggregate(query, self._rollups, self._covered, self._aggregate)
+                if split is not None:
+                    return split
             return self._aggregate(query)
 
     def _aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
@@ -395,6 +659,15 @@ class DuckDBStore:
         if filters is None:
             return []
         clauses, params = filters
+        rollup = (
+            rollup_for(query, self._rollups, self._covered)
+            if kind == "DOUBLE" and self._rollups_current(query.measurement)
+            else None
+        )
+        if rollup is not None and rollup_field(query.field, "count") in self._columns.get(
+            rollup.name, {}
+        ):
+            return self._aggregate_rollup(query, rollup, clauses, params)
         field = _quote(query.field)
         groups = [
             f"COALESCE({_quote(tag)}, '')" if columns.get(tag) == TAG else "''"
@@ -496,6 +769,47 @@ class DuckDBStore:
         rows = self._cursor().execute(sql, [query.start_ns, query.end_ns, *params]).fetchall()
         return [Bucket(int(bucket), float(value)) for bucket, value in rows]
 
+    def _aggregate_rollup(
+        self, query: AggregateQuery, rollup: Rollup, clauses: list[str], params: list[Any]
+    ) -> list[SeriesResult]:
+        """``query`` answered from ``rollup``'s rows (see :mod:`hub.stores.duckdb_rollups`)."""
+        columns = self._columns[rollup.name]
+        groups = [
+            f"COALESCE({_quote(tag)}, '') AS g{i}" if columns.get(tag) == TAG else f"'' AS g{i}"
+            for i, tag in enumerate(query.group_by)
+        ]
+        bucket = (
+            f"(epoch_ns(time) // {query.every_ns}) * {query.every_ns}"
+            if query.every_ns
+            else str(query.start_ns)
+        )
+        present = f"{_quote(rollup_field(query.field, 'count'))} IS NOT NULL"
+        conditions = " AND ".join([present, *clauses])
+        if query.function == "increase":
+            sql = duckdb_rollups.aggregate_sql(query, rollup, groups, conditions, bucket)
+            anchor_start = query.start_ns - query.counter_lookback_ns
+            args = [
+                anchor_start - anchor_start % rollup.interval_ns,
+                query.start_ns,
+                anchor_start,
+                *params,
+                query.start_ns,
+                query.end_ns,
+                *params,
+                query.start_ns,
+            ]
+        else:
+            expression = duckdb_rollups.aggregate_expression(query)
+            sql = f"""
+                SELECT {bucket} AS bucket, {", ".join([*groups, expression])}
+                FROM {_quote(rollup.name)}
+                WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+                  AND {conditions}
+                GROUP BY ALL HAVING count(*) > 0 ORDER BY ALL"""
+            args = [query.start_ns, query.end_ns, *params]
+        rows = self._cursor().execute(sql, args).fetchall()
+        return _to_series(rows, query.group_by)
+
     def latest(self, query: LatestQuery) -> list[LatestRow]:
         with self._reading():
             return self._latest_rows(query)
@@ -545,6 +859,8 @@ class DuckDBStore:
 
     def points(self, query: PointsQuery) -> list[PointRow]:
         with self._reading():
+            if query.measurement in self._rollup_sources:
+                self._rollups_current(query.measurement)
             return self._points(query)
 
     def _points(self, query: PointsQuery) -> list[PointRow]:
@@ -611,7 +927,8 @@ class DuckDBStore:
                     last_ns=last,
                 )
             )
-            if columns.get("device") == TAG:
+            # a rollup's rows carry the device tag too, but they are not what a device sent
+            if columns.get("device") == TAG and table not in self._rollups.names:
                 for device, first_seen, last_seen, count in cursor.execute(
                     f"SELECT device, epoch_ns(min(time)), epoch_ns(max(time)), count(*) "
                     f"FROM {quoted} WHERE device IS NOT NULL GROUP BY device ORDER BY device"

@@ -49,7 +49,8 @@ halves that are resent are idempotent). A batch with ``k`` bad points of ``n`` c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from time import monotonic, time_ns
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -73,6 +74,9 @@ from hub.query import (
     SeriesResult,
     SumOfMeansQuery,
 )
+from hub.rollups import RollupPlan, rollup_field, rollup_for
+from hub.rollups.split import split_aggregate
+from hub.stores import influx_rollups
 from hub.stores.influxql import (
     ANY_TYPE,
     FUNCTIONS,
@@ -98,6 +102,7 @@ __all__ = ["InfluxDBStore", "encode_line", "influxql_identifier", "influxql_stri
 _REFUSED_STATUS = frozenset({400, 422})
 _TOO_LARGE = 413
 _CHUNK_ROWS = 10_000
+_COVERAGE_TTL_S = 60.0  # how long a reader trusts the rollup coverage it read
 
 
 class _Refusal(Exception):
@@ -125,7 +130,12 @@ class InfluxDBStore:
         username: str | None = None,
         password: str | None = None,
         timeout_s: float = 10.0,
+        rollups: RollupPlan | None = None,
     ) -> None:
+        self._rollups = rollups or RollupPlan({})
+        self._covered: dict[str, int] | None = None  # read from the server when first needed
+        self._covered_at = 0.0
+        self._coverage_recorded = False
         self._url = url.rstrip("/")
         self._bucket = bucket
         self._api = api
@@ -171,8 +181,103 @@ class InfluxDBStore:
             else:
                 lines.append((point, encode_line(point)))
         if lines:
+            if self._rollups.by_measurement and not self._coverage_recorded:
+                self._record_coverage()  # decided before the first raw point lands
             refused += self._write_isolating(lines)
+            if self._rollups.by_measurement:
+                self._roll_up([point for point, _ in lines], refused)
         return refused
+
+    # -- rollups (hub.stores.influx_rollups) ----------------------------------------------
+
+    def _roll_up(self, points: list[Point], refused: list[RefusedPoint]) -> None:
+        refused_ids = {id(r.point) for r in refused}
+        by_measurement: dict[str, list[Point]] = {}
+        for point in points:
+            if self._rollups.of(point.measurement) and id(point) not in refused_ids:
+                by_measurement.setdefault(point.measurement, []).append(point)
+        for measurement, written in by_measurement.items():
+            influx_rollups.roll_up(
+                self._query, self._post_points, self._rollups.of(measurement), written
+            )
+
+    def _post_points(self, points: list[Point]) -> None:
+        for start in range(0, len(points), 5000):
+            self._post_lines([encode_line(p) for p in points[start : start + 5000]])
+
+    @property
+    def rollup_coverage(self) -> dict[str, int]:
+        """Each rollup's name and the first instant from which it holds every interval, as
+        recorded in the measurement ``rollup_coverage`` (tag ``rollup``, field ``since_ns``)
+        by the store that writes (an API-only process reads it, again after
+        :data:`_COVERAGE_TTL_S`, and never decides it: a rollup without a record is not
+        used)."""
+        now = monotonic()
+        if self._covered is None or now - self._covered_at > _COVERAGE_TTL_S:
+            (rows,) = self._query(['SELECT LAST("since_ns") FROM "rollup_coverage" GROUP BY *'])
+            self._covered = {
+                (block.get("tags") or {}).get("rollup", ""): int(block["values"][0][1])
+                for block in rows
+                if block.get("values")
+            }
+            self._covered_at = now
+        return dict(self._covered)
+
+    def _record_coverage(self) -> None:
+        """Before this store writes its first point: record the coverage of each rollup that
+        has none. A new rollup covers everything on a database without its raw measurement,
+        else the intervals from the one after the next on (earlier ones may hold raw points
+        it has not seen: ``rebuild_rollups`` covers them)."""
+        covered = self.rollup_coverage
+        missing = [rollup for rollup in self._rollups if rollup.name not in covered]
+        if missing:
+            (names,) = self._query(["SHOW MEASUREMENTS"])
+            present = {name for block in names for (name, *_) in block.get("values", [])}
+            now = time_ns()
+            self.set_rollup_coverage(
+                {
+                    r.name: -(2**62)
+                    if r.measurement not in present
+                    else now - now % r.interval_ns + 2 * r.interval_ns
+                    for r in missing
+                }
+            )
+        self._coverage_recorded = True
+
+    def rebuild_rollups(
+        self, since_ns: int, progress: Callable[[str, int, int], None] | None = None
+    ) -> dict[str, int]:
+        """Recompute every rollup from the raw points from ``since_ns`` on (rounded down to
+        the coarsest interval) to now, one coarsest interval at a time, then record that the
+        rollups cover everything from there (see ``DuckDBStore.rebuild_rollups``)."""
+        if not self._coverage_recorded:
+            self._record_coverage()
+        covered = self.rollup_coverage
+        end = time_ns()
+        for measurement, rollups in self._rollups.by_measurement.items():
+            chunk = rollups[-1].interval_ns
+            start = since_ns - since_ns % chunk
+            total = max(0, (end - start) // chunk + 1)
+            for done in range(total):
+                low = start + done * chunk
+                influx_rollups.recompute(self._query, self._post_points, rollups, low, low + chunk)
+                if progress:
+                    progress(measurement, done + 1, total)
+            self.set_rollup_coverage(
+                {r.name: min(covered.get(r.name, start), start) for r in rollups}
+            )
+        return self.rollup_coverage
+
+    def set_rollup_coverage(self, since_ns: dict[str, int]) -> None:
+        """Record that each named rollup holds every interval from its ``since_ns`` on."""
+        self._post_points(
+            [
+                Point("rollup_coverage", {"rollup": name}, {"since_ns": float(since)}, 0)
+                for name, since in since_ns.items()
+            ]
+        )
+        if self._covered is not None:
+            self._covered.update(since_ns)
 
     def _write_isolating(self, lines: list[tuple[Point, str]]) -> list[RefusedPoint]:
         try:
@@ -274,6 +379,28 @@ class InfluxDBStore:
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         if any(not values for values in query.where.values()):
             return []
+        if self._rollups.of(query.measurement):
+            split = split_aggregate(query, self._rollups, self.rollup_coverage, self._aggregate_one)
+            if split is not None:
+                return split
+        return self._aggregate_one(query)
+
+    def _aggregate_one(self, query: AggregateQuery) -> list[SeriesResult]:
+        """``query`` from the rollup that answers it exactly, else from raw points."""
+        if self._rollups.of(query.measurement):
+            rollup = rollup_for(query, self._rollups, self.rollup_coverage)
+            if rollup is not None and self._rolls_up(rollup.name, query.field):
+                return influx_rollups.aggregate_from_rollup(
+                    self._query, self._aggregate_raw, query, rollup
+                )
+        return self._aggregate_raw(query)
+
+    def _rolls_up(self, rollup: str, field: str) -> bool:
+        """Whether ``rollup`` holds statistics of ``field`` (a numeric field of its source)."""
+        (keys,) = self._query([f"SHOW FIELD KEYS FROM {influxql_identifier(rollup)}"])
+        return rollup_field(field, "count") in field_types(keys)
+
+    def _aggregate_raw(self, query: AggregateQuery) -> list[SeriesResult]:
         measurement = influxql_identifier(query.measurement)
         field = influxql_identifier(query.field)
         conditions = tag_conditions(query.where)
@@ -521,7 +648,7 @@ class InfluxDBStore:
                     last_ns=max((last[key] for key in keys if key in last), default=None),
                 )
             )
-            for key in keys:
+            for key in keys if name not in self._rollups.names else ():
                 device = device_of.get(key)
                 if device and key in first and key in last:
                     seen = devices.setdefault((device, name), [first[key], last[key], 0])

@@ -64,6 +64,13 @@ class LatestIndex:
         with self._lock:
             self._tables[table] = series
 
+    def forget(self, tables: Iterable[str]) -> None:
+        """Drop the index of ``tables`` (rewritten in place, as rollups are): the next query
+        loads it again."""
+        with self._lock:
+            for table in tables:
+                self._tables.pop(table, None)
+
     def update(self, table: str, points: Iterable[Point]) -> None:
         """Fold committed ``points`` of ``table`` in (nothing to do before it is loaded)."""
         with self._lock:

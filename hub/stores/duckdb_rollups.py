@@ -1,0 +1,225 @@
+"""Rollups in DuckDB: the SQL that keeps them up to date with the writes, and reads them.
+
+**Maintenance.** Each write records, in its own transaction, the (series, finest interval)
+pairs it touched and each pair's earliest new point (``cityhub_meta.rollup_pending``), so a
+crash never loses track of them. The store rolls them up in a transaction of its own at most
+every ``rollup_flush_s`` while data flows (one pass for many batches costs the ingest far less
+than one per batch) and always before a query reads the rollups, so a query never sees rollups
+that lack a committed point. For each rollup of the measurement, finest first:
+
+1. the pending (series, interval) pairs, each with its earliest new point;
+2. per pair, whether the new points only *append* (its earliest point is after the interval's
+   stored last point, ``last_offset_ns``): then the stored row and the raw points after it are
+   combined; otherwise (late or redelivered data, a new row) the interval is recomputed from
+   all its raw points. Either way the row is rewritten whole, so the result is the same as a
+   recomputation and a redelivery is a no-op;
+3. a coarser rollup recomputes the intervals containing the touched ones from the finer
+   rollup's rows (at most 24 hours of a day, 4 quarters of an hour).
+
+Combining is one rule for every source: a raw point is an *element* with count 1, sum, min,
+max, first and last its value and no increase within; a rollup row is an element too. The
+elements of an interval, in time order, give ``count`` and ``sum`` (summed), ``min``, ``max``,
+``first`` and ``last`` (by time) and ``increase_within`` (their own, plus the counter step from
+each element's predecessor's last to its first, by :func:`hub.increase.counter_step`).
+
+**Reading** (:func:`aggregate_sql`): the functions map onto the stored statistics (``mean`` is
+``sum(f_sum) / sum(f_count)``); ``increase`` adds, per series, the step from the previous
+interval's last reading to each interval's first, with the last reading of the last interval
+in ``[start - lookback, start)`` as the anchor: the raw rule, interval by interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hub.query import RESET_BELOW, AggregateQuery
+from hub.rollups.plan import LAST_OFFSET, STATS, Rollup, rollup_field
+
+__all__ = ["aggregate_sql", "compose_sql", "replace_sql", "rollup_columns", "touched_sql"]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _step(prev: str, first: str) -> str:
+    """The counter step of :func:`hub.increase.counter_step` from ``prev`` to ``first``."""
+    return (
+        f"CASE WHEN {prev} IS NULL OR {first} IS NULL THEN NULL "
+        f"WHEN {first} >= {RESET_BELOW} * {prev} THEN {first} - {prev} ELSE {first} END"
+    )
+
+
+def _element_of_row(alias: str, field: str) -> str:
+    """A stored rollup row as an element: its statistics, and its first and last times
+    absolute (``<field>_first_t``, ``<field>_last_t``)."""
+    c = {stat: _q(rollup_field(field, stat)) for stat in STATS}
+    values = ", ".join(f"{alias}.{c[stat]}" for stat in STATS[:7])
+    return (
+        f"{values}, epoch_ns({alias}.time) + {alias}.{c['first_offset_ns']}::BIGINT "
+        f"AS {_q(field + '_first_t')}, epoch_ns({alias}.time) + "
+        f"{alias}.{c['last_offset_ns']}::BIGINT AS {_q(field + '_last_t')}"
+    )
+
+
+def rollup_columns(fields: Sequence[str]) -> list[str]:
+    """The rollup's field columns for the numeric raw ``fields`` (all ``DOUBLE``)."""
+    return [LAST_OFFSET, *(rollup_field(f, stat) for f in fields for stat in STATS)]
+
+
+def touched_sql(rollup: Rollup) -> str:
+    """The temporary table ``touched``: per pair of the registered ``touched_new`` (series,
+    bucket, min_ns), where the new raw points to combine start (``after_ns``) and whether the
+    stored row is kept. Parameters: the lowest and highest bucket."""
+    return f"""
+        CREATE OR REPLACE TEMP TABLE touched AS
+        SELECT t.series, t.bucket,
+               COALESCE(t.min_ns > t.bucket + o.{LAST_OFFSET}, false) AS keep_row,
+               CASE WHEN t.min_ns > t.bucket + o.{LAST_OFFSET}
+                    THEN t.bucket + o.{LAST_OFFSET}::BIGINT ELSE t.bucket - 1 END AS after_ns
+        FROM touched_new t LEFT JOIN {_q(rollup.name)} o
+          ON o.series = t.series AND o.time = make_timestamp_ns(t.bucket)
+         AND o.time >= make_timestamp_ns(?) AND o.time <= make_timestamp_ns(?)"""
+
+
+def compose_sql(
+    target: Rollup,
+    source: str,
+    source_is_raw: bool,
+    fields: Sequence[str],
+    tags: Sequence[str],
+    touched: str = "touched",
+) -> str:
+    """The temporary table ``composed``: the target's rows of the ``touched`` pairs
+    (series, bucket, keep_row, after_ns) from their elements: ``source``'s rows in
+    ``(after_ns, bucket + interval)`` (raw points, or a finer rollup's rows), plus the stored
+    row where ``keep_row``. Parameters: the lowest ``after_ns`` and highest bucket end (so
+    DuckDB skips the row groups outside), then the lowest and highest bucket."""
+    interval = target.interval_ns
+    tag_cols = [_q(t) for t in tags]
+    if source_is_raw:
+        elements = []
+        for f in fields:
+            c = {stat: _q(rollup_field(f, stat)) for stat in STATS}
+            present = f"CASE WHEN {_q(f)} IS NULL THEN NULL ELSE"
+            elements.append(
+                f"{present} 1.0 END AS {c['count']}, {_q(f)} AS {c['sum']}, "
+                f"{_q(f)} AS {c['min']}, {_q(f)} AS {c['max']}, {_q(f)} AS {c['first']}, "
+                f"{_q(f)} AS {c['last']}, {present} 0.0 END AS {c['increase_within']}, "
+                f"{present} epoch_ns(s.time) END AS {_q(f + '_first_t')}, "
+                f"{present} epoch_ns(s.time) END AS {_q(f + '_last_t')}"
+            )
+        last_ns = "epoch_ns(s.time)"
+    else:
+        elements = [_element_of_row("s", f) for f in fields]
+        last_ns = f"epoch_ns(s.time) + s.{LAST_OFFSET}::BIGINT"
+    select_tags = "".join(f"s.{c}, " for c in tag_cols)
+    lags = "".join(
+        f", lag({_q(rollup_field(f, 'last'))} IGNORE NULLS) OVER w AS {_q('prev_' + f)}"
+        for f in fields
+    )
+    aggregates = []
+    for f in fields:
+        c = {stat: _q(rollup_field(f, stat)) for stat in STATS}
+        first_t, last_t = _q(f + "_first_t"), _q(f + "_last_t")
+        aggregates += [
+            f"sum({c['count']}) AS {c['count']}",
+            f"sum({c['sum']}) AS {c['sum']}",
+            f"min({c['min']}) AS {c['min']}",
+            f"max({c['max']}) AS {c['max']}",
+            f"arg_min({c['first']}, {first_t}) AS {c['first']}",
+            f"arg_max({c['last']}, {last_t}) AS {c['last']}",
+            f"sum({c['increase_within']}) + "
+            f"COALESCE(sum({_step(_q('prev_' + f), c['first'])}), 0) AS {c['increase_within']}",
+            f"(min({first_t}) - bucket)::DOUBLE AS {c['first_offset_ns']}",
+            f"(max({last_t}) - bucket)::DOUBLE AS {c['last_offset_ns']}",
+        ]
+    return f"""
+        CREATE OR REPLACE TEMP TABLE composed AS
+        WITH elements AS (
+            SELECT s.series, {select_tags}s.time AS t, {last_ns} AS lt, k.bucket,
+                   {", ".join(elements)}
+            FROM {_q(source)} s JOIN {touched} k
+              ON s.series = k.series AND s.time > make_timestamp_ns(k.after_ns)
+             AND s.time < make_timestamp_ns(k.bucket + {interval})
+            WHERE s.time > make_timestamp_ns(?) AND s.time < make_timestamp_ns(?)
+            UNION ALL BY NAME
+            SELECT o.series, {"".join(f"o.{c}, " for c in tag_cols)}o.time AS t,
+                   epoch_ns(o.time) + o.{LAST_OFFSET}::BIGINT AS lt, k.bucket,
+                   {", ".join(_element_of_row("o", f) for f in fields)}
+            FROM {_q(target.name)} o JOIN {touched} k
+              ON o.series = k.series AND o.time = make_timestamp_ns(k.bucket) AND k.keep_row
+            WHERE o.time >= make_timestamp_ns(?) AND o.time <= make_timestamp_ns(?)
+        ), ordered AS (
+            SELECT *{lags} FROM elements
+            WINDOW w AS (PARTITION BY series, bucket ORDER BY t)
+        )
+        SELECT series, make_timestamp_ns(bucket) AS time,
+               {"".join(f"any_value({c}) AS {c}, " for c in tag_cols)}
+               (max(lt) - bucket)::DOUBLE AS {LAST_OFFSET}, {", ".join(aggregates)}
+        FROM ordered GROUP BY series, bucket"""
+
+
+def replace_sql(target: Rollup) -> tuple[str, str]:
+    """Swap the target's rows for those of ``composed`` (a delete and an insert: an upsert of
+    every column costs DuckDB several times more). Parameters of the first: the lowest and
+    highest bucket."""
+    table = _q(target.name)
+    return (
+        f"DELETE FROM {table} WHERE time >= make_timestamp_ns(?) AND time <= make_timestamp_ns(?)"
+        f" AND (series, time) IN (SELECT series, time FROM composed)",
+        f"INSERT INTO {table} BY NAME SELECT * FROM composed",
+    )
+
+
+_DIRECT = {
+    "sum": "sum({sum})",
+    "count": "sum({count})",
+    "min": "min({min})",
+    "max": "max({max})",
+    "first": "arg_min({first}, epoch_ns(time) + {first_offset_ns}::BIGINT)",
+    "last": "arg_max({last}, epoch_ns(time) + {last_offset_ns}::BIGINT)",
+    "mean": "sum({sum}) / sum({count})",
+}
+
+
+def aggregate_expression(query: AggregateQuery) -> str:
+    """The SQL aggregate over rollup rows for every function but ``increase``."""
+    columns = {stat: _q(rollup_field(query.field, stat)) for stat in STATS}
+    return _DIRECT[query.function].format(**columns)
+
+
+def aggregate_sql(
+    query: AggregateQuery, rollup: Rollup, group_cols: list[str], conditions: str, bucket: str
+) -> str:
+    """The ``increase`` of ``query`` from ``rollup``'s rows. Parameters: the anchor range's
+    start rounded down to the interval, the range's start, the anchor range's start, the tag
+    filter values, the range's start and end, the tag filter values, the range's start."""
+    table = _q(rollup.name)
+    first = _q(rollup_field(query.field, "first"))
+    last = _q(rollup_field(query.field, "last"))
+    within = _q(rollup_field(query.field, "increase_within"))
+    last_at = _q(rollup_field(query.field, "last_offset_ns"))
+    columns_sql = "".join(f"{c}, " for c in group_cols)
+    group_refs = "".join(f"g{i}, " for i in range(len(group_cols)))
+    return f"""
+        WITH anchors AS (
+            SELECT series, {columns_sql}max(time) AS time, arg_max({last}, time) AS last_v,
+                   NULL::DOUBLE AS first_v, 0.0 AS within_v
+            FROM {table}
+            WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+              AND epoch_ns(time) + {last_at}::BIGINT >= ? AND {conditions}
+            GROUP BY ALL
+        ), readings AS (
+            SELECT series, {columns_sql}time, {last} AS last_v, {first} AS first_v,
+                   {within} AS within_v
+            FROM {table}
+            WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?) AND {conditions}
+        ), steps AS (
+            SELECT *, lag(last_v) OVER (PARTITION BY hash(series) ORDER BY time) AS prev
+            FROM (SELECT * FROM anchors UNION ALL BY NAME SELECT * FROM readings)
+        )
+        SELECT {bucket} AS bucket, {group_refs}
+               sum(within_v + COALESCE({_step("prev", "first_v")}, 0))
+        FROM steps WHERE time >= make_timestamp_ns(?)
+        GROUP BY ALL HAVING count(*) > 0 ORDER BY ALL"""
