@@ -20,7 +20,8 @@
 
 **Retention**: a query whose range starts before the oldest points its tier keeps is refused
 by :func:`check_retention` (:class:`~hub.errors.BeyondRetention`, a 400 that names the
-setting), never answered from what is left, unless :func:`answerable_from_rollups`.
+setting), never answered from what is left, unless the rollups answer everything before the
+horizon (``from_rollups``: :func:`hub.rollups.split.rollups_cover_before`).
 
 Semantics both stores implement identically (the conformance suite checks):
 
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -49,7 +51,7 @@ from typing import Literal
 from hub.errors import BeyondRetention
 from hub.increase import RESET_BELOW
 from hub.points import NAME, FieldValue
-from hub.retention import Retention, is_rollup_measurement
+from hub.retention import Retention
 
 __all__ = [
     "FUNCTIONS",
@@ -65,7 +67,6 @@ __all__ = [
     "PointsQuery",
     "SeriesResult",
     "SumOfMeansQuery",
-    "answerable_from_rollups",
     "check_retention",
     "parse_duration_ns",
 ]
@@ -247,22 +248,17 @@ class Catalog:
 RangeQuery = AggregateQuery | SumOfMeansQuery | PointsQuery
 
 
-def answerable_from_rollups(query: RangeQuery) -> bool:
-    """Whether the rollups answer ``query`` exactly, so its raw points are not needed.
-
-    HOOK: ``False`` until the rollups exist; the rollup routing (which aggregate a rollup
-    answers: window a multiple of its interval, range covered) plugs in here, and then
-    :func:`check_retention` lets such a query through to be read from them.
-    """
-    return False
-
-
 def _iso(time_ns: int) -> str:
     moment = datetime.fromtimestamp(time_ns // 1_000_000_000, tz=UTC)
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def check_retention(query: RangeQuery, now_ns: int, retention: Retention) -> None:
+def check_retention(
+    query: RangeQuery,
+    now_ns: int,
+    retention: Retention,
+    from_rollups: Callable[[AggregateQuery, int], bool] | None = None,
+) -> None:
     """Refuse ``query`` when its range starts before the oldest point its tier keeps at
     ``now_ns``: the points before are deleted (or about to be), and an answer from the rest
     would be silently partial. Raises :class:`~hub.errors.BeyondRetention`. The reading an
@@ -271,18 +267,27 @@ def check_retention(query: RangeQuery, now_ns: int, retention: Retention) -> Non
     keep_ns = retention.keep_ns(query.measurement)
     if keep_ns is None or query.start_ns >= now_ns - keep_ns:
         return
-    rollup = is_rollup_measurement(query.measurement)
-    if not rollup and answerable_from_rollups(query):
-        return
+    rollup = retention.is_rollup(query.measurement)
     horizon_ns = now_ns - keep_ns
+    if (
+        not rollup
+        and from_rollups is not None
+        and isinstance(query, AggregateQuery)
+        and from_rollups(query, horizon_ns)
+    ):
+        return  # what lies before the horizon is read from the rollups
     # whole seconds, rounded up: asking from the time the message names is then answered
     from_ns = -(-horizon_ns // 1_000_000_000) * 1_000_000_000
     setting = retention.setting(query.measurement)
     tier = "rollups" if rollup else "raw points"
+    hint = "" if rollup else (
+        ", or ask an aggregate the rollups answer (windows of whole rollup intervals, "
+        "CITYHUB_ROLLUPS__INTERVALS, from an interval boundary on; not percentile)"
+    )  # fmt: skip
     raise BeyondRetention(
         f"{tier} are kept {retention.days(query.measurement)} days ({setting}); "
         f"start={_iso(query.start_ns)} is older than the oldest time they cover: ask from "
-        f"{_iso(from_ns)} on",
+        f"{_iso(from_ns)} on{hint}",
         setting,
         query.start_ns,
         horizon_ns,

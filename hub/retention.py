@@ -1,9 +1,10 @@
 """How long points are kept, per tier: raw points and rollups.
 
-A measurement is a **rollup** when its name ends in a rollup suffix (``_1h``, ``_15m``): the
-hourly and quarter-hourly aggregates the hub maintains are written as ordinary measurements
-named ``<measurement>_1h`` and ``<measurement>_15m``. That rule is :func:`is_rollup_measurement`
-and nowhere else; every other measurement is raw.
+A measurement is a **rollup** when the rollup plan names it (``CITYHUB_ROLLUPS__INTERVALS``:
+``building_energy_15m``, ``_1h``, ``_1d`` by default; see :mod:`hub.rollups`) or it is the
+rollups' coverage record: :meth:`Retention.is_rollup`, and nowhere else. Every other
+measurement is raw. (Names, not a suffix rule: a daily rollup ``_1d`` must outlive the raw
+points as its hourly sibling does, and a raw measurement may end in ``_1h`` too.)
 
 :class:`Retention` says, for a measurement, how long it is kept (``None``: forever) and which
 setting says so, for the stores that delete (DuckDB), the stores that are told
@@ -15,29 +16,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DAY_NS", "RAW_SETTING", "ROLLUP_SETTING", "ROLLUP_SUFFIXES", "Retention",
-           "is_rollup_measurement"]  # fmt: skip
+__all__ = ["COVERAGE_MEASUREMENT", "DAY_NS", "RAW_SETTING", "ROLLUP_SETTING", "Retention"]
 
 DAY_NS = 86_400 * 1_000_000_000
-ROLLUP_SUFFIXES = ("_1h", "_15m")
+COVERAGE_MEASUREMENT = "rollup_coverage"  # since when each rollup is complete (InfluxDB)
 RAW_SETTING = "CITYHUB_RETENTION__RAW_DAYS"
 ROLLUP_SETTING = "CITYHUB_RETENTION__ROLLUP_DAYS"
 
 
-def is_rollup_measurement(name: str) -> bool:
-    """Whether ``name`` is a rollup measurement (kept ``rollup_days``), not raw points."""
-    return name.endswith(ROLLUP_SUFFIXES)
-
-
 @dataclass(frozen=True)
 class Retention:
-    """Days each tier is kept; 0 is forever."""
+    """Days each tier is kept; 0 is forever. ``rollups``: the rollup measurements' names."""
 
     raw_days: int = 90
     rollup_days: int = 0
+    rollups: frozenset[str] = frozenset()
+
+    def is_rollup(self, measurement: str) -> bool:
+        """Whether ``measurement`` is kept ``rollup_days`` (a rollup), not ``raw_days``."""
+        return measurement in self.rollups or measurement == COVERAGE_MEASUREMENT
 
     def days(self, measurement: str) -> int:
-        return self.rollup_days if is_rollup_measurement(measurement) else self.raw_days
+        return self.rollup_days if self.is_rollup(measurement) else self.raw_days
 
     def keep_ns(self, measurement: str) -> int | None:
         """How long points of ``measurement`` are kept, in ns; ``None`` keeps them forever."""
@@ -46,4 +46,4 @@ class Retention:
 
     def setting(self, measurement: str) -> str:
         """The environment variable that sets ``measurement``'s retention."""
-        return ROLLUP_SETTING if is_rollup_measurement(measurement) else RAW_SETTING
+        return ROLLUP_SETTING if self.is_rollup(measurement) else RAW_SETTING

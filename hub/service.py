@@ -77,7 +77,7 @@ class Hub:
         )
         self.store = open_store(settings, self._dead_letter_refused)
         self.sweeper: RetentionSweeper | None = None
-        retention = settings.retention.policy()
+        retention = settings.retention_policy()
         if isinstance(self.store, DuckDBStore) and (retention.raw_days or retention.rollup_days):
             self.sweeper = RetentionSweeper(self.store, retention, Clock())
         self.policies: PolicyKeeper | None = None

@@ -120,14 +120,16 @@ class IngestSettings(BaseModel):
 
 class RetentionSettings(BaseModel):
     """How long points are kept, in whole days; 0 keeps them forever. Raw points are every
-    measurement but the rollups (:func:`hub.retention.is_rollup_measurement`). DuckDB deletes
+    measurement but the rollups (:meth:`hub.retention.Retention.is_rollup`). DuckDB deletes
     older points in the background; InfluxDB is given a retention policy (1.x) per tier."""
 
     raw_days: int = Field(90, ge=0)
     rollup_days: int = Field(0, ge=0)  # 0: forever
 
-    def policy(self) -> Retention:
-        return Retention(self.raw_days, self.rollup_days)
+    def policy(self, rollups: frozenset[str] = frozenset()) -> Retention:
+        """The policy, with ``rollups`` (the plan's measurement names) kept as rollups: use
+        :meth:`Settings.retention_policy`, which knows them."""
+        return Retention(self.raw_days, self.rollup_days, rollups)
 
     @model_validator(mode="after")
     def _rollups_outlive_raw(self) -> RetentionSettings:
@@ -263,6 +265,10 @@ class Settings(BaseSettings):
     rollups: RollupSettings = RollupSettings()
     feeds: list[FeedSettings] = Field(default_factory=list)
     retention: RetentionSettings = RetentionSettings()
+
+    def retention_policy(self) -> Retention:
+        """How long each measurement is kept: the rollups the plan names as rollups."""
+        return self.retention.policy(self.rollups.plan().names)
 
     @field_validator("feeds")
     @classmethod

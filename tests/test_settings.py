@@ -83,7 +83,10 @@ def test_retention_defaults_and_the_tiers_kept_in_order(monkeypatch: pytest.Monk
     with pytest.raises(ConfigError, match="CITYHUB_RETENTION__ROLLUP_DAYS=30 is shorter"):
         load_settings()
     monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "730")
-    assert load_settings().retention.policy().days("building_energy_1h") == 730
+    policy = load_settings().retention_policy()
+    # the plan's rollups, the daily one too, are kept as rollups; a raw name alike is not
+    assert [policy.days(m) for m in ("building_energy_1h", "building_energy_1d")] == [730, 730]
+    assert policy.days("building_energy") == policy.days("tram_1h") == 90
 
 
 def test_raw_retention_shorter_than_the_insights_lookbacks_is_refused(

@@ -109,7 +109,9 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 def get_store(request: Request, settings: SettingsDep, clock: ClockDep) -> Store:
     """The store, refusing questions about periods its retention deleted (at the request's
     clock): an answer from what is left would be silently partial."""
-    return RetentionGuard(_parts(request).store, settings.retention.policy(), clock)
+    return RetentionGuard(
+        _parts(request).store, settings.retention_policy(), clock, settings.rollups.plan()
+    )
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -20,7 +20,7 @@ from hub.query import AggregateQuery, Bucket, SeriesResult
 from hub.rollups.plan import RollupPlan
 from hub.rollups.routing import rollup_for
 
-__all__ = ["split_aggregate"]
+__all__ = ["rollups_cover_before", "split_aggregate"]
 
 Aggregate = Callable[[AggregateQuery], list[SeriesResult]]
 
@@ -49,22 +49,7 @@ def split_aggregate(
     cutting would not let a rollup answer any piece (then ask the whole query)."""
     if query.function in _NOT_CUT or rollup_for(query, plan, covered_since_ns):
         return None
-    intervals = [
-        r.interval_ns
-        for r in plan.of(query.measurement)
-        if query.every_ns is None or query.every_ns % r.interval_ns == 0
-    ]
-    cuts = _boundaries(query, intervals)
-    pieces = [
-        dataclasses.replace(
-            query,
-            start_ns=low,
-            end_ns=high,
-            counter_lookback_ns=low - query.start_ns + query.counter_lookback_ns,
-        )
-        for low, high in itertools.pairwise(cuts)
-        if high > low
-    ]
+    pieces = _pieces(query, plan)
     if not any(rollup_for(piece, plan, covered_since_ns) for piece in pieces):
         return None
     if query.function == "mean":
@@ -76,6 +61,40 @@ def split_aggregate(
         )
         return _ratio(sums, counts)
     return _merge(query, query.function, [aggregate(piece) for piece in pieces])
+
+
+def rollups_cover_before(
+    query: AggregateQuery, plan: RollupPlan, covered_since_ns: Mapping[str, int], horizon_ns: int
+) -> bool:
+    """Whether everything ``query`` reads before ``horizon_ns`` (where raw points are gone)
+    comes from rollups: the whole query from one, or, cut as :func:`split_aggregate` cuts it,
+    every piece that starts before the horizon (the pieces after it may read raw points)."""
+    if rollup_for(query, plan, covered_since_ns):
+        return True
+    if query.function in _NOT_CUT:
+        return False
+    early = [piece for piece in _pieces(query, plan) if piece.start_ns < horizon_ns]
+    return bool(early) and all(rollup_for(piece, plan, covered_since_ns) for piece in early)
+
+
+def _pieces(query: AggregateQuery, plan: RollupPlan) -> list[AggregateQuery]:
+    """``query`` cut at the boundaries of the rollup intervals its windows are made of."""
+    intervals = [
+        r.interval_ns
+        for r in plan.of(query.measurement)
+        if query.every_ns is None or query.every_ns % r.interval_ns == 0
+    ]
+    cuts = _boundaries(query, intervals)
+    return [
+        dataclasses.replace(
+            query,
+            start_ns=low,
+            end_ns=high,
+            counter_lookback_ns=low - query.start_ns + query.counter_lookback_ns,
+        )
+        for low, high in itertools.pairwise(cuts)
+        if high > low
+    ]
 
 
 def _merge(

@@ -586,13 +586,22 @@ class DuckDBStore:
     def delete_before(self, measurement: str, before_ns: int, limit: int) -> int:
         """Delete at most ``limit`` points of ``measurement`` older than ``before_ns``, in one
         transaction under the write lock; returns how many were deleted (fewer than ``limit``:
-        none older is left). Raises ``StoreUnavailable`` as a failed write does."""
+        none older is left). Raises ``StoreUnavailable`` as a failed write does.
+
+        A measurement with rollups keeps its rollups whole: the pending intervals are rolled up
+        before any raw point goes (they are computed from the raw points), and only whole
+        intervals of its coarsest rollup are deleted (``before_ns`` rounded down to one)."""
         if measurement not in self._columns:
             return 0
         table = _quote(measurement)
+        rollups = self._rollups.of(measurement)
+        if rollups:
+            before_ns -= before_ns % rollups[-1].interval_ns
         with self._write_lock:
             if self._broken is not None:
                 self._reopen()
+            if measurement in self._pending and not self._flush_rollups():
+                raise StoreUnavailable(f"{measurement}: its pending rollups failed; none deleted")
             con = self._cursor()
             try:
                 con.execute("BEGIN")

@@ -1,6 +1,7 @@
 """The store as the API reads it: every ranged question checked against retention first.
 
-A question about a period whose points are deleted (or are about to be) is refused with
+A question about a period whose points are deleted (or are about to be) is refused, unless
+the rollups answer all of it before the horizon (then the store reads them), with
 :class:`~hub.errors.BeyondRetention` (a 400 naming the retention setting) by
 :func:`hub.query.check_retention`, before the store is asked: answered from what is left, it
 would be silently partial. The clock is the API's, so "now" is the request's instant.
@@ -26,6 +27,8 @@ from hub.query import (
     check_retention,
 )
 from hub.retention import Retention
+from hub.rollups import RollupPlan
+from hub.rollups.split import rollups_cover_before
 from hub.timestamps import Clock
 
 __all__ = ["RetentionGuard"]
@@ -34,16 +37,26 @@ __all__ = ["RetentionGuard"]
 class RetentionGuard:
     """A :class:`hub.contracts.Store` that refuses questions older than ``retention``."""
 
-    def __init__(self, inner: Store, retention: Retention, clock: Clock) -> None:
+    def __init__(
+        self, inner: Store, retention: Retention, clock: Clock, rollups: RollupPlan | None = None
+    ) -> None:
         self.inner = inner
         self._retention = retention
         self._clock = clock
+        self._rollups = rollups or RollupPlan({})
+
+    def _from_rollups(self, query: AggregateQuery, horizon_ns: int) -> bool:
+        # The stores that keep rollups say since when each is complete; a spool does not.
+        covered = getattr(self.inner, "rollup_coverage", None)
+        if not covered or not self._rollups.of(query.measurement):
+            return False
+        return rollups_cover_before(query, self._rollups, covered, horizon_ns)
 
     def write(self, points: Sequence[Point]) -> list[RefusedPoint]:
         return self.inner.write(points)
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
-        check_retention(query, self._clock.now_ns(), self._retention)
+        check_retention(query, self._clock.now_ns(), self._retention, self._from_rollups)
         return self.inner.aggregate(query)
 
     def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:

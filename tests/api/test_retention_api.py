@@ -13,6 +13,7 @@ from hub.broker import Mosquitto
 from hub.points import Point
 from hub.query import PointsQuery
 from hub.retention import DAY_NS
+from hub.rollups import RollupPlan
 from hub.stores.duckdb import DuckDBStore
 from tests.conftest import HubProcess, wait_until
 
@@ -64,6 +65,55 @@ def test_old_raw_points_go_and_questions_about_them_are_refused_by_name(
             assert kept.status_code == 200
             [series] = kept.json()["series"]
             assert [p["value"] for p in series["points"]] == [1000.0]
+    finally:
+        hub.stop()
+    store = DuckDBStore(database)
+    try:
+        rows = store.points(PointsQuery("building_energy", 0, now_ns))
+    finally:
+        store.close()
+    assert [row.fields["power_w"] for row in rows] == [1000.0]
+
+
+def test_a_question_before_the_raw_horizon_is_answered_from_the_rollups(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    now_ns = time.time_ns()
+    hub = HubProcess(tmp_path, mosquitto.port, CITYHUB_RETENTION__RAW_DAYS="30")
+    database = hub.data_dir / "cityhub.duckdb"
+    plan = RollupPlan.from_labels({"building_energy": ["15m", "1h", "1d"]})  # the default
+    seed = DuckDBStore(database, rollups=plan)
+    assert seed.write([meter(40, now_ns, 4000.0), meter(10, now_ns, 1000.0)]) == []
+    seed.close()
+    hub.start()
+    try:
+        with hub.client() as client:
+            # daily maxima from a day boundary 45 days back: before the horizon only daily
+            # rollups are read, so the 40-day-old reading counts although its raw point went
+            start_ns = (now_ns - 45 * DAY_NS) // DAY_NS * DAY_NS
+            start = datetime.fromtimestamp(start_ns / 1e9, tz=UTC).isoformat()
+            params = {"measurement": "building_energy", "field": "power_w", "fn": "max"}
+            daily = client.get(
+                "/api/v1/aggregate", params={**params, "start": start, "every": "1d"}
+            )
+            assert daily.status_code == 200, daily.text
+            [series] = daily.json()["series"]
+            assert [p["value"] for p in series["points"]] == [4000.0, 1000.0]
+            # a window the rollups do not make (20 minutes) needs the raw points: refused
+            odd = client.get("/api/v1/aggregate", params={**params, "start": start, "every": "20m"})
+            assert odd.status_code == 400
+            assert "CITYHUB_RETENTION__RAW_DAYS" in odd.json()["detail"]
+            assert "rollup" in odd.json()["detail"]
+            # and the raw point is really gone from the file
+            wait_until(
+                lambda: (
+                    client.get("/api/v1/aggregate", params={**params, "start": "-29d"}).json()[
+                        "series"
+                    ][0]["points"][0]["value"]
+                    == 1000.0
+                ),
+                message="no answer within the raw horizon",
+            )
     finally:
         hub.stop()
     store = DuckDBStore(database)

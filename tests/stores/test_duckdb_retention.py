@@ -11,7 +11,7 @@ import pytest
 
 from hub.points import Point
 from hub.query import LatestQuery, PointsQuery
-from hub.retention import DAY_NS, Retention, is_rollup_measurement
+from hub.retention import DAY_NS, Retention
 from hub.stores.duckdb import DuckDBStore
 from hub.stores.duckdb_retention import RetentionSweeper
 from hub.timestamps import FixedClock
@@ -38,11 +38,16 @@ def store(tmp_path: Path) -> DuckDBStore:
     duck.close()
 
 
-def test_the_rollup_rule_is_the_suffix() -> None:
-    assert is_rollup_measurement("building_energy_1h")
-    assert is_rollup_measurement("building_energy_15m")
-    assert not is_rollup_measurement("building_energy")
-    assert not is_rollup_measurement("bus_1hz")
+ROLLUPS = frozenset({"energy_1h", "energy_15m"})
+
+
+def test_the_rollups_are_the_plans_names() -> None:
+    retention = Retention(90, 365, frozenset({"building_energy_1h", "building_energy_1d"}))
+    assert retention.is_rollup("building_energy_1h")
+    assert retention.is_rollup("building_energy_1d")
+    assert retention.is_rollup("rollup_coverage")
+    assert not retention.is_rollup("building_energy")
+    assert not retention.is_rollup("tram_1h")  # not a rollup the plan names
 
 
 def test_a_sweep_deletes_raw_points_past_raw_days_and_rollups_past_rollup_days(
@@ -53,7 +58,7 @@ def test_a_sweep_deletes_raw_points_past_raw_days_and_rollups_past_rollup_days(
     store.write([power("energy_1h", "m1", d) for d in (400, 366, 364, 100, 1)])
     store.write([power("energy_15m", "m1", d) for d in (366, 100)])
     assert {row.tags["device"] for row in store.latest(LatestQuery("energy"))} == {"m1", "gone"}
-    sweeper = RetentionSweeper(store, Retention(90, 365), FixedClock(NOW), chunk_rows=2)
+    sweeper = RetentionSweeper(store, Retention(90, 365, ROLLUPS), FixedClock(NOW), chunk_rows=2)
     assert sweeper.sweep() == {"energy": 4, "energy_1h": 2, "energy_15m": 1}
     assert days_kept(store, "energy") == [89.999, 1.0]
     assert days_kept(store, "energy_1h") == [364.0, 100.0, 1.0]
@@ -94,7 +99,9 @@ def test_the_latest_values_after_a_sweep_are_what_the_file_holds(tmp_path: Path)
 def test_zero_days_keeps_a_tier_forever(store: DuckDBStore) -> None:
     store.write([power("energy", "m1", 4000), power("energy_1h", "m1", 4000)])
     assert RetentionSweeper(store, Retention(0, 0), FixedClock(NOW)).sweep() == {}
-    assert RetentionSweeper(store, Retention(90, 0), FixedClock(NOW)).sweep() == {"energy": 1}
+    assert RetentionSweeper(store, Retention(90, 0, ROLLUPS), FixedClock(NOW)).sweep() == {
+        "energy": 1
+    }
     assert days_kept(store, "energy_1h") == [4000.0]
 
 
