@@ -825,6 +825,8 @@ class DuckDBStore:
         ]
 
     def catalog(self) -> Catalog:
+        for table in list(self._pending):  # the rollups it lists hold every committed point
+            self._rollups_current(table)
         with self._reading():
             return self._catalog()
 
