@@ -221,11 +221,19 @@ def run(workdir: Path, meters: int, repeats: int) -> dict[str, Any]:
     return results
 
 
+def _machine(machine: dict[str, Any]) -> str:
+    return (
+        f"{machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('ram_gb')} GB RAM, "
+        f"load average at start {machine.get('load_average_at_start')}; Python "
+        f"{machine.get('python')}, DuckDB {machine.get('duckdb')}."
+    )
+
+
 def render(result: dict[str, Any]) -> str:
     lines = [
         "# Rollups against raw points (DuckDB, in-process store calls)",
         "",
-        f"{result['started']}. {result['machine']}",
+        f"{result['started']}. {_machine(result['machine'])}",
         "",
         result.get("note") or "",
         "",
