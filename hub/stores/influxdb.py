@@ -269,10 +269,13 @@ class InfluxDBStore:
         return self.rollup_coverage
 
     def set_rollup_coverage(self, since_ns: dict[str, int]) -> None:
-        """Record that each named rollup holds every interval from its ``since_ns`` on."""
+        """Record that each named rollup holds every interval from its ``since_ns`` on. The
+        record is stamped with the present (``LAST`` reads the newest): at time 0 it lay
+        beyond any retention policy, InfluxDB refused it, and ingest behind it stalled."""
+        now_ns = time_ns()
         self._post_points(
             [
-                Point("rollup_coverage", {"rollup": name}, {"since_ns": float(since)}, 0)
+                Point("rollup_coverage", {"rollup": name}, {"since_ns": float(since)}, now_ns)
                 for name, since in since_ns.items()
             ]
         )
