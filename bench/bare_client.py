@@ -3,7 +3,9 @@
 MQTT v5, ``manual_ack=True``, the persistent session the harness created, the hub's topic
 filters and Receive Maximum: everything as the hub's MQTT source, minus the hub. Each
 message is acknowledged in ``on_message`` as soon as it arrives. Prints one JSON line:
-``{"connected_at": <epoch s>, "done_at": <epoch s>, "received": <n>}``.
+``{"connected_at": <epoch s>, "done_at": <epoch s>, "received": <n>, "connected_cpu_s": <s>,
+"done_cpu_s": <s>}`` (the process's user + system CPU seconds at both moments, so that its
+start-up is not counted in its CPU per message).
 
     python -m bench.bare_client --port P --client-id ID --count N
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import threading
 import time
@@ -35,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     state: dict[str, Any] = {"received": 0, "connected_at": None, "done_at": None}
+
+    def cpu_s() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+        return usage.ru_utime + usage.ru_stime
+
     done = threading.Event()
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
@@ -45,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_connect(client: mqtt.Client, _u: Any, _flags: Any, _reason: Any, _p: Any) -> None:
         state["connected_at"] = time.time()
+        state["connected_cpu_s"] = cpu_s()
         client.subscribe([(f, 1) for f in HUB_FILTERS])
 
     def on_message(client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
@@ -52,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         state["received"] += 1
         if state["received"] == args.count:
             state["done_at"] = time.time()
+            state["done_cpu_s"] = cpu_s()
             done.set()
 
     client.on_connect = on_connect

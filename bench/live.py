@@ -9,7 +9,8 @@ polls ``GET /api/v1/latest?measurement=building_energy&where=device:bench-marker
 API response that shows it (or a later one): publish → stored → visible through the API,
 including the query. Markers of the first second are left out (warm-up).
 
-The hub's CPU (user + system seconds over the window, as a share of one core) and peak RSS
+The hub's CPU (user + system seconds of all its processes over the window, as a share of one
+core) and peak RSS
 (``VmHWM``) are read from ``/proc``; after the publisher stops, the time the hub needs to
 catch up with what was published is reported too.
 """
@@ -24,10 +25,9 @@ import time
 import urllib.error
 from typing import Any
 
-import psutil
-
 from bench.context import Context, progress
-from bench.drain import _cpu_s, _peak_rss_mb
+from bench.cputime import process_tree_cpu_s
+from bench.drain import _peak_rss_mb
 from bench.services import HubRunner
 from bench.wire import RawPublisher
 from bench.workload import MARKER_DEVICE, marker_message
@@ -129,13 +129,12 @@ def live_rate(ctx: Context, rate: int, duration_s: float) -> dict[str, Any]:
             assert load.stderr is not None
             if load.stderr.readline().strip() != "ready":  # payloads generated and encoded
                 raise RuntimeError(f"publisher failed: {load.stderr.read()[-1000:]}")
-            watch = psutil.Process(hub.pid)
             probe = _MarkerProbe(hub, broker.port)
-            cpu_before, started = _cpu_s(watch), time.perf_counter()
+            cpu_before, started = process_tree_cpu_s(hub.pid), time.perf_counter()
             probe.start()
             stdout, stderr = load.communicate(timeout=duration_s + 120)
             published_at = time.perf_counter()
-            cpu = _cpu_s(watch) - cpu_before
+            cpu = process_tree_cpu_s(hub.pid) - cpu_before  # the MQTT client process too
             if load.returncode != 0:
                 raise RuntimeError(f"publisher failed: {stderr[-1000:]}")
             sent = json.loads(stdout)
