@@ -5,8 +5,11 @@ Each table has ``series`` (the canonical tag-set key), ``time`` (``TIMESTAMP_NS`
 (``DOUBLE``, ``BOOLEAN`` or ``VARCHAR``), added as new ones appear. The primary key
 ``(series, time)`` makes writes idempotent: a redelivered message updates the row it already
 wrote, and fields written separately for the same instant merge, as InfluxDB merges them.
-Batches go in as Arrow tables (``INSERT ... ON CONFLICT DO UPDATE``), never through
-``executemany``; a batch is one transaction, durable in DuckDB's WAL when ``write`` returns.
+Batches go in as Arrow tables, never through ``executemany``; a batch is one transaction,
+durable in DuckDB's WAL when ``write`` returns. A batch is appended (``INSERT``), which the
+primary key refuses when one of its keys is stored already; then the transaction is rolled
+back and the batch merged (``INSERT ... ON CONFLICT DO UPDATE``, twice as costly), and so is
+that table's next few batches, as redeliveries come in runs.
 
 DuckDB locks its file: the ingest pipeline and the API share one ``DuckDBStore`` in one
 process, each thread on its own cursor.
@@ -70,6 +73,10 @@ _ARROW_TYPE = {"DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.stri
 _KIND = {"DOUBLE": "float", "BOOLEAN": "bool", "VARCHAR": "str"}
 _UNCHECKED = "\x00unchecked"  # sentinel of the name-check cache (compared by identity)
 _NAME_CHECKS_MAX = 10_000  # distinct (measurement, tag keys, field keys) combinations cached
+# After an append met a stored key, the table is merged into (upsert) for this many batches:
+# redeliveries come in runs (a restarted hub gets its unacknowledged window back), and an
+# append that fails costs its batch a second transaction. Appends are about twice as cheap.
+_MERGE_BATCHES = 100
 TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
 # A counter's step: the difference to the previous reading, or after a reset (a fall below
 # RESET_BELOW of it) the reading itself, counted from zero; the first reading counts nothing.
@@ -88,6 +95,14 @@ _AGGREGATES = {
     # InfluxQL's nearest rank: sorted[floor(n * p / 100 + 0.5)], 1-based, NULL below rank 1
     "percentile": "list_sort(list({f}))[floor(count({f}) * {p} / 100 + 0.5)::BIGINT]",
 }
+
+
+class _KeyStored(Exception):
+    """An append to ``table`` met a key that is stored already: merge instead."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.table = table
 
 
 def _quote(name: str) -> str:
@@ -134,6 +149,8 @@ class DuckDBStore:
             ).fetchall()
             if self._rollups.of(name)
         }
+        # Tables that met a stored key lately, with the batches they are still merged into.
+        self._merging: dict[str, int] = {}
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -287,19 +304,16 @@ class DuckDBStore:
             if self._broken is not None:
                 self._reopen()
             con = self._cursor()
-            # Schema changes are published to readers only once committed.
-            schema = {table: dict(columns) for table, columns in self._columns.items()}
             try:
-                con.execute("BEGIN")
-                for table, rows in by_table.items():
-                    columns = schema.setdefault(table, {})
-                    refused += self._write_table(con, table, columns, rows)
-                    if self._rollups.of(table):
-                        self._mark_pending(con, table, rows)
-                        # flagged before the commit: a query never reads rollups that lack
-                        # a committed batch (a failed commit only costs an empty flush)
-                        self._pending.add(table)
-                con.execute("COMMIT")
+                try:
+                    schema, rejected = self._transaction(con, by_table)
+                except _KeyStored as stored:
+                    # A key of this batch is stored already (a redelivery, or fields of one
+                    # instant arriving in two batches): the batch again, merging into the rows.
+                    con.execute("ROLLBACK")
+                    self._merging[stored.table] = _MERGE_BATCHES
+                    schema, rejected = self._transaction(con, by_table)
+                refused += rejected
                 refused_ids = {id(r.point) for r in refused}
                 for table, rows in by_table.items():
                     self._latest.update(
@@ -316,12 +330,44 @@ class DuckDBStore:
                 self._flush_rollups()
         return refused
 
+    def _transaction(
+        self, con: duckdb.DuckDBPyConnection, by_table: dict[str, dict[tuple[str, int], Point]]
+    ) -> tuple[dict[str, dict[str, str]], list[RefusedPoint]]:
+        """Write every table's rows in one transaction: the schema it leaves (published to
+        readers only once committed) and the points refused. A table that saw a stored key
+        lately is merged into (upsert); the others are appended, and an append that meets a
+        stored key raises :class:`_KeyStored` with the transaction still to roll back."""
+        schema = {table: dict(columns) for table, columns in self._columns.items()}
+        refused: list[RefusedPoint] = []
+        merging = self._merging
+        con.execute("BEGIN")
+        for table, rows in by_table.items():
+            left = merging.get(table, 0)
+            if left:
+                merging[table] = left - 1
+            columns = schema.setdefault(table, {})
+            try:
+                refused += self._write_table(con, table, columns, rows, merge=left > 0)
+            except duckdb.ConstraintException as error:
+                if left:
+                    raise
+                raise _KeyStored(table) from error
+            if self._rollups.of(table):
+                self._mark_pending(con, table, rows)
+                # flagged before the commit: a query never reads rollups that lack
+                # a committed batch (a failed commit only costs an empty flush)
+                self._pending.add(table)
+        con.execute("COMMIT")
+        return schema, refused
+
     def _write_table(
         self,
         con: duckdb.DuckDBPyConnection,
         table: str,
         columns: dict[str, str],
         rows: dict[tuple[str, int], Point],
+        *,
+        merge: bool,
     ) -> list[RefusedPoint]:
         # Plain loops with the type lookup inlined: this runs for every field of every point.
         sql_type = _SQL_TYPE.get
@@ -355,7 +401,7 @@ class DuckDBStore:
             else:
                 accepted.append((series, point))
         if accepted:
-            self._insert(con, table, accepted, {name: columns[name] for name in wanted})
+            self._insert(con, table, accepted, {name: columns[name] for name in wanted}, merge)
         return refused
 
     def _mark_pending(
@@ -547,6 +593,7 @@ class DuckDBStore:
         table: str,
         rows: list[tuple[str, Point]],
         wanted: dict[str, str],
+        merge: bool,
     ) -> None:
         # Columns are filled in one pass over each point's own tags and fields (a wide table
         # such as charger_meter has dozens of columns, each point only a few of them).
@@ -567,6 +614,9 @@ class DuckDBStore:
             arrow_type = pa.string() if kind == TAG else _ARROW_TYPE[kind]
             data[name] = pa.array(values[name], arrow_type)
         batch = pa.table(data)  # noqa: F841  (read by DuckDB's replacement scan below)
+        if not merge:  # an append: the primary key refuses a stored key (ConstraintException)
+            con.execute(f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM batch")
+            return
         updates = ", ".join(
             f"{_quote(f)} = COALESCE(excluded.{_quote(f)}, {_quote(f)})"
             for f, kind in wanted.items()
