@@ -43,12 +43,14 @@ def _finite(value: Any) -> Any:
 def _enum(enum: Any) -> Any:
     """A str field holding the enum value's name; its number is accepted and named."""
     names = frozenset(enum.keys())
+    # Built once: the wrapper's values() and Name() build lists on every call.
+    by_number = {number: enum.Name(number) for number in enum.values()}
 
     def to_name(value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
-            if value not in enum.values():
+            if value not in by_number:
                 raise ValueError(f"{value} is not a value of {enum.DESCRIPTOR.name}")
-            return enum.Name(value)
+            return by_number[value]
         if isinstance(value, str) and value not in names:
             raise ValueError(f"{value[:40]!r} is not one of {', '.join(sorted(names))}")
         return value
