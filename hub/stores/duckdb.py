@@ -369,39 +369,55 @@ class DuckDBStore:
         *,
         merge: bool,
     ) -> list[RefusedPoint]:
-        # Plain loops with the type lookup inlined: this runs for every field of every point.
+        # One pass over the points, with plain loops (this runs for every field of every
+        # point): each value is checked against its column's kind (a new column takes the kind
+        # of its first value in the batch, refused points included, as before any check) and
+        # an accepted point's values go straight into their Arrow columns.
         sql_type = _SQL_TYPE.get
-        wanted: dict[str, str] = {}
-        for point in rows.values():
-            for key in point.tags:
-                if key not in wanted:
-                    wanted[key] = TAG
-            for name, value in point.fields.items():
-                if name not in wanted:
-                    wanted[name] = sql_type(type(value), "DOUBLE")
-        self._ensure_columns(con, table, columns, wanted)
+        kinds = dict(columns)
+        added: dict[str, str] = {}
+        size = len(rows)
+        values: dict[str, list[Any]] = {}  # only the columns the accepted points use
+        series_column: list[str] = []
+        times: list[int] = []
         refused: list[RefusedPoint] = []
-        accepted: list[tuple[str, Point]] = []
-        for (series, _time_ns), point in rows.items():
+        for (series, time_ns), point in rows.items():
             conflict = None
             for name, value in point.fields.items():
-                if columns[name] != sql_type(type(value), "DOUBLE"):
+                kind = sql_type(type(value), "DOUBLE")
+                known = kinds.get(name)
+                if known is None:
+                    kinds[name] = added[name] = kind
+                elif known != kind and conflict is None:
                     conflict = (
-                        f"field {name!r} is {_KIND.get(columns[name], columns[name])} in "
+                        f"field {name!r} is {_KIND.get(known, known)} in "
                         f"{table!r}, got {type(value).__name__}"
                     )
-                    break
-            if conflict is None:
-                for key in point.tags:
-                    if columns[key] != TAG:
-                        conflict = "a tag key of this point is a field in this measurement"
-                        break
+            for key in point.tags:
+                known = kinds.get(key)
+                if known is None:
+                    kinds[key] = added[key] = TAG
+                elif known != TAG and conflict is None:
+                    conflict = "a tag key of this point is a field in this measurement"
             if conflict:
                 refused.append(RefusedPoint(point, conflict))
-            else:
-                accepted.append((series, point))
-        if accepted:
-            self._insert(con, table, accepted, {name: columns[name] for name in wanted}, merge)
+                continue
+            row = len(times)
+            times.append(time_ns)
+            series_column.append(series)
+            for name, tag in point.tags.items():
+                column = values.get(name)
+                if column is None:
+                    column = values[name] = [None] * size
+                column[row] = tag
+            for name, value in point.fields.items():
+                column = values.get(name)
+                if column is None:
+                    column = values[name] = [None] * size
+                column[row] = value
+        self._ensure_columns(con, table, columns, added)
+        if times:
+            self._insert(con, table, series_column, times, values, kinds, merge)
         return refused
 
     def _mark_pending(
@@ -591,36 +607,30 @@ class DuckDBStore:
     def _insert(
         con: duckdb.DuckDBPyConnection,
         table: str,
-        rows: list[tuple[str, Point]],
-        wanted: dict[str, str],
+        series: list[str],
+        times: list[int],
+        values: dict[str, list[Any]],
+        kinds: dict[str, str],
         merge: bool,
     ) -> None:
-        # Columns are filled in one pass over each point's own tags and fields (a wide table
-        # such as charger_meter has dozens of columns, each point only a few of them).
-        count = len(rows)
-        values: dict[str, list[Any]] = {name: [None] * count for name in wanted}
-        times: list[int] = [0] * count
-        for index, (_series, point) in enumerate(rows):
-            times[index] = point.time_ns
-            for name, tag in point.tags.items():
-                values[name][index] = tag
-            for name, value in point.fields.items():
-                values[name][index] = value
+        """Write the rows (``values``: columns of at least ``len(times)`` entries)."""
+        count = len(times)
         data: dict[str, Any] = {
-            "series": pa.array([series for series, _point in rows], pa.string()),
+            "series": pa.array(series, pa.string()),
             "time": pa.array(times, pa.timestamp("ns")),
         }
-        for name, kind in wanted.items():
-            arrow_type = pa.string() if kind == TAG else _ARROW_TYPE[kind]
-            data[name] = pa.array(values[name], arrow_type)
+        for name, column in values.items():
+            kind = kinds[name]
+            del column[count:]  # room was made for the refused points too
+            data[name] = pa.array(column, pa.string() if kind == TAG else _ARROW_TYPE[kind])
         batch = pa.table(data)  # noqa: F841  (read by DuckDB's replacement scan below)
         if not merge:  # an append: the primary key refuses a stored key (ConstraintException)
             con.execute(f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM batch")
             return
         updates = ", ".join(
             f"{_quote(f)} = COALESCE(excluded.{_quote(f)}, {_quote(f)})"
-            for f, kind in wanted.items()
-            if kind != TAG
+            for f in values
+            if kinds[f] != TAG
         )
         con.execute(
             f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM batch "
