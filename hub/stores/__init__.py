@@ -22,7 +22,10 @@ _SPOOL_LOCK_WAIT_S = 5.0
 
 
 def open_influxdb(settings: Settings) -> InfluxDBStore:
-    """The configured InfluxDB, without a spool (the hub's own and each adopted spool's)."""
+    """The configured InfluxDB, without a spool (the hub's own and each adopted spool's).
+    On 1.x, where the hub manages retention (:mod:`hub.stores.influx_retention`), rollups go
+    to their own policy, which outlives the raw points; 2.x and 3.x keep them in the bucket."""
+    from hub.stores.influx_retention import ROLLUP_POLICY
     from hub.stores.influxdb import InfluxDBStore
 
     store = settings.store
@@ -37,6 +40,7 @@ def open_influxdb(settings: Settings) -> InfluxDBStore:
         password=store.influx_password.get_secret_value() if store.influx_password else None,
         timeout_s=store.influx_timeout_s,
         rollups=settings.rollups.plan(),
+        rollup_policy=ROLLUP_POLICY if store.influx_api == "v1" else None,
     )
 
 

@@ -15,6 +15,11 @@ statistics; ``mean`` is ``SUM(f_sum) / SUM(f_count)`` per window; ``first``/``la
 ``increase`` read the rows of the range and pick or step through them here (by the readings'
 own times; counter steps between intervals from each interval's first and the previous one's
 last, anchored by the last row in ``[start - lookback, start)``).
+
+**Where rollups live.** Every statement names a rollup through ``source`` (the store's
+``_source``): on InfluxDB 1.x that qualifies it with the rollups' retention policy
+(``"rollups"."building_energy_1h"``), so they outlive the raw points; raw measurements stay
+unqualified (the raw policy, the ``rp`` of every query).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ __all__ = ["aggregate_from_rollup", "recompute", "roll_up"]
 
 Query = Callable[..., list[list[dict]]]
 Write = Callable[[list[Point]], None]
+Source = Callable[[str], str]  # a measurement's name -> its (qualified) InfluxQL identifier
 
 
 def _rows(series: list[dict]) -> list[tuple[dict[str, str], int, dict[str, object]]]:
@@ -55,18 +61,21 @@ def _rows(series: list[dict]) -> list[tuple[dict[str, str], int, dict[str, objec
     return rows
 
 
-def roll_up(query: Query, write: Write, rollups: Sequence[Rollup], points: Sequence[Point]) -> None:
+def roll_up(
+    query: Query, write: Write, source: Source, rollups: Sequence[Rollup], points: Sequence[Point]
+) -> None:
     """Recompute the intervals of ``rollups`` (one measurement's, finest first) that
     ``points`` touched."""
     interval = rollups[0].interval_ns
     touched = {(p.series, p.time_ns - p.time_ns % interval) for p in points}
     low = min(bucket for _, bucket in touched)
-    recompute(query, write, rollups, low, max(b for _, b in touched) + interval, touched)
+    recompute(query, write, source, rollups, low, max(b for _, b in touched) + interval, touched)
 
 
 def recompute(
     query: Query,
     write: Write,
+    source: Source,
     rollups: Sequence[Rollup],
     low_ns: int,
     high_ns: int,
@@ -79,7 +88,7 @@ def recompute(
     fields = [f for f, kind in field_types(field_keys).items() if kind == "float"]
     if not fields:
         return
-    source, source_is_raw = measurement, True
+    origin, source_is_raw = measurement, True
     for rollup in rollups:
         interval = rollup.interval_ns
         low, high = low_ns - low_ns % interval, high_ns + (-high_ns) % interval
@@ -87,7 +96,7 @@ def recompute(
             touched = {(series, bucket - bucket % interval) for series, bucket in touched}
         columns = ", ".join(influxql_identifier(f) for f in fields) if source_is_raw else "*"
         (answer,) = query(
-            [f"SELECT {columns} FROM {source} WHERE {time_range(low, high)} GROUP BY *"],
+            [f"SELECT {columns} FROM {origin} WHERE {time_range(low, high)} GROUP BY *"],
             chunked=True,
         )
         elements: dict[tuple[str, int], tuple[dict[str, str], dict[str, list[Stats]]]] = {}
@@ -116,24 +125,26 @@ def recompute(
                 if per_field
             ]
         )
-        source, source_is_raw = influxql_identifier(rollup.name), False
+        origin, source_is_raw = source(rollup.name), False
 
 
 def aggregate_from_rollup(
     query: Query,
+    source: Source,
     aggregate: Callable[[AggregateQuery], list[SeriesResult]],
     request: AggregateQuery,
     rollup: Rollup,
 ) -> list[SeriesResult]:
-    """``request`` answered from ``rollup`` (``aggregate`` is the store's raw aggregate)."""
+    """``request`` answered from ``rollup`` (``aggregate`` is the store's raw aggregate,
+    which names the rollup through ``source`` as well)."""
     stat = {"sum": "sum", "count": "sum", "min": "min", "max": "max"}
     if request.function in stat:
-        source = {"sum": "sum", "count": "count", "min": "min", "max": "max"}[request.function]
+        statistic = {"sum": "sum", "count": "count", "min": "min", "max": "max"}[request.function]
         return aggregate(
             dataclasses.replace(
                 request,
                 measurement=rollup.name,
-                field=rollup_field(request.field, source),
+                field=rollup_field(request.field, statistic),
                 function=stat[request.function],  # type: ignore[arg-type]
             )
         )
@@ -160,12 +171,14 @@ def aggregate_from_rollup(
             )
             for s in sums
         ]
-    return _from_rows(query, request, rollup)
+    return _from_rows(query, source, request, rollup)
 
 
-def _from_rows(query: Query, request: AggregateQuery, rollup: Rollup) -> list[SeriesResult]:
+def _from_rows(
+    query: Query, source: Source, request: AggregateQuery, rollup: Rollup
+) -> list[SeriesResult]:
     """``first``, ``last`` and ``increase`` from the rollup's rows of the range."""
-    measurement = influxql_identifier(rollup.name)
+    measurement = source(rollup.name)
     conditions = tag_conditions(request.where)
     stats = ("first", "last", "increase_within", "first_offset_ns", "last_offset_ns")
     columns = ", ".join(influxql_identifier(rollup_field(request.field, s)) for s in stats)

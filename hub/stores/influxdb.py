@@ -9,6 +9,19 @@ the InfluxQL statements and the parsing of their answers from :mod:`hub.stores.i
 
 Same measurement, tags and time written twice is one point; fields merge (InfluxDB's own rule).
 
+**Rollups' retention policy** (``rollup_policy``, InfluxDB 1.x, where the hub manages retention:
+:mod:`hub.stores.influx_retention`): rollup points and the ``rollup_coverage`` record are
+written with ``rp=<rollup_policy>`` and every statement names them qualified
+(``"rollups"."building_energy_1h"``, :meth:`InfluxDBStore._source`), so they outlive the raw
+points. The store looks the policy up before its first rollup read or write. When it is missing
+(the hub's user has no admin rights to create it) the store falls back to the raw points'
+policy, as before the rollups had their own, and logs an error naming the setting and the
+statement an admin runs: ingest and ``/ready`` do not wait on an admin, the rollups written
+meanwhile expire with the raw points. It looks again every minute; once the policy exists it
+switches to it, and records the rollups' coverage there anew (so older periods are answered
+from raw points until ``cityhub rollups rebuild`` recomputes them into the policy). ``None``
+(2.x and 3.x: one bucket, its retention not managed here) keeps them in the bucket.
+
 **Refused points.** When the server refuses a batch (HTTP 400 or 422: a field type conflict, a
 point outside the retention policy, an unparsable line), the batch is split in halves
 recursively until each refused point stands alone; it comes back as a ``RefusedPoint`` with the
@@ -49,6 +62,7 @@ halves that are resent are idempotent). A batch with ``k`` bad points of ``n`` c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from time import monotonic, time_ns
 from typing import Any, Literal
@@ -74,6 +88,7 @@ from hub.query import (
     SeriesResult,
     SumOfMeansQuery,
 )
+from hub.retention import COVERAGE_MEASUREMENT, ROLLUP_SETTING
 from hub.rollups import RollupPlan, rollup_field, rollup_for
 from hub.rollups.split import split_aggregate
 from hub.stores import influx_rollups
@@ -103,6 +118,13 @@ _REFUSED_STATUS = frozenset({400, 422})
 _TOO_LARGE = 413
 _CHUNK_ROWS = 10_000
 _COVERAGE_TTL_S = 60.0  # how long a reader trusts the rollup coverage it read
+_POLICY_RECHECK_S = 60.0  # how often a missing rollups' policy is looked for again
+
+log = logging.getLogger(__name__)
+
+
+def _first_time(block: dict) -> int:
+    return int(block["values"][0][0]) if block.get("values") else 0
 
 
 class _Refusal(Exception):
@@ -131,8 +153,14 @@ class InfluxDBStore:
         password: str | None = None,
         timeout_s: float = 10.0,
         rollups: RollupPlan | None = None,
+        rollup_policy: str | None = None,
     ) -> None:
         self._rollups = rollups or RollupPlan({})
+        # The policy rollups should go to (1.x), and the one they go to: None (the raw
+        # points') until it was found on the server (:meth:`_check_rollup_policy`).
+        self._wanted_policy = rollup_policy if api == "v1" else None
+        self._rollup_policy: str | None = None
+        self._policy_checked_at: float | None = None
         self._covered: dict[str, int] | None = None  # read from the server when first needed
         self._covered_at = 0.0
         self._coverage_recorded = False
@@ -181,6 +209,8 @@ class InfluxDBStore:
             else:
                 lines.append((point, encode_line(point)))
         if lines:
+            if self._rollups.by_measurement:
+                self._check_rollup_policy()
             if self._rollups.by_measurement and not self._coverage_recorded:
                 self._record_coverage()  # decided before the first raw point lands
             refused += self._write_isolating(lines)
@@ -198,12 +228,58 @@ class InfluxDBStore:
                 by_measurement.setdefault(point.measurement, []).append(point)
         for measurement, written in by_measurement.items():
             influx_rollups.roll_up(
-                self._query, self._post_points, self._rollups.of(measurement), written
+                self._query, self._post_points, self._source, self._rollups.of(measurement), written
             )
 
     def _post_points(self, points: list[Point]) -> None:
+        """Write rollup points (or the coverage record) to the rollups' policy."""
         for start in range(0, len(points), 5000):
-            self._post_lines([encode_line(p) for p in points[start : start + 5000]])
+            lines = [encode_line(p) for p in points[start : start + 5000]]
+            self._post_lines(lines, self._rollup_policy)
+
+    def _is_rollup(self, measurement: str) -> bool:
+        return measurement in self._rollups.names or measurement == COVERAGE_MEASUREMENT
+
+    def _source(self, measurement: str) -> str:
+        """``measurement`` as an InfluxQL statement names it: a rollup qualified with the
+        rollups' policy when they have one, else as it is (the ``rp`` of the query)."""
+        name = influxql_identifier(measurement)
+        if self._rollup_policy and self._is_rollup(measurement):
+            return f"{influxql_identifier(self._rollup_policy)}.{name}"
+        return name
+
+    def _missing_policy(self, message: str) -> bool:
+        policy = self._rollup_policy
+        return policy is not None and f"retention policy not found: {policy}" in message
+
+    def _check_rollup_policy(self) -> None:
+        """Look up the rollups' policy: before the first rollup read or write, then every
+        :data:`_POLICY_RECHECK_S` while it is missing. Found after a fallback: rollups go
+        there from now on, with their coverage recorded there anew."""
+        if self._wanted_policy is None or self._rollup_policy is not None:
+            return
+        now = monotonic()
+        checked = self._policy_checked_at
+        if checked is not None and now - checked < _POLICY_RECHECK_S:
+            return
+        database = influxql_identifier(self._bucket)
+        (answer,) = self._query([f"SHOW RETENTION POLICIES ON {database}"])
+        self._policy_checked_at = now
+        names = {str(row[0]) for block in answer for row in block.get("values", [])}
+        if self._wanted_policy in names:
+            self._rollup_policy = self._wanted_policy
+            if checked is not None:  # fell back until now
+                log.info("rollups now go to the retention policy %r", self._rollup_policy)
+                self._covered, self._coverage_recorded = None, False
+        elif checked is None:
+            policy = influxql_identifier(self._wanted_policy)
+            log.error(
+                "%s: retention policy %s missing on database %s, so rollups are kept in the "
+                "raw points' policy and expire with them; give the hub's InfluxDB user admin "
+                "rights, or have an admin run `CREATE RETENTION POLICY %s ON %s DURATION "
+                "<days>d|INF REPLICATION 1` (looked for again every minute)",
+                ROLLUP_SETTING, policy, database, policy, database,
+            )  # fmt: skip
 
     @property
     def rollup_coverage(self) -> dict[str, int]:
@@ -212,9 +288,11 @@ class InfluxDBStore:
         by the store that writes (an API-only process reads it, again after
         :data:`_COVERAGE_TTL_S`, and never decides it: a rollup without a record is not
         used)."""
+        self._check_rollup_policy()
         now = monotonic()
         if self._covered is None or now - self._covered_at > _COVERAGE_TTL_S:
-            (rows,) = self._query(['SELECT LAST("since_ns") FROM "rollup_coverage" GROUP BY *'])
+            source = self._source(COVERAGE_MEASUREMENT)
+            (rows,) = self._query([f'SELECT LAST("since_ns") FROM {source} GROUP BY *'])
             self._covered = {
                 (block.get("tags") or {}).get("rollup", ""): int(block["values"][0][1])
                 for block in rows
@@ -250,6 +328,7 @@ class InfluxDBStore:
         """Recompute every rollup from the raw points from ``since_ns`` on (rounded down to
         the coarsest interval) to now, one coarsest interval at a time, then record that the
         rollups cover everything from there (see ``DuckDBStore.rebuild_rollups``)."""
+        self._check_rollup_policy()
         if not self._coverage_recorded:
             self._record_coverage()
         covered = self.rollup_coverage
@@ -260,7 +339,9 @@ class InfluxDBStore:
             total = max(0, (end - start) // chunk + 1)
             for done in range(total):
                 low = start + done * chunk
-                influx_rollups.recompute(self._query, self._post_points, rollups, low, low + chunk)
+                influx_rollups.recompute(
+                    self._query, self._post_points, self._source, rollups, low, low + chunk
+                )
                 if progress:
                     progress(measurement, done + 1, total)
             self.set_rollup_coverage(
@@ -292,12 +373,13 @@ class InfluxDBStore:
             return self._write_isolating(lines[:middle]) + self._write_isolating(lines[middle:])
         return []
 
-    def _post_lines(self, lines: list[str]) -> None:
+    def _post_lines(self, lines: list[str], policy: str | None = None) -> None:
+        """Write ``lines``; ``policy`` (1.x) instead of the raw points' retention policy."""
         body = "\n".join(lines).encode()
         if self._api == "v2":
             self._post_v2(body)
         else:
-            self._post_v1(body)
+            self._post_v1(body, policy)
 
     def _post_v2(self, body: bytes) -> None:
         from influxdb_client.client.write_api import WritePrecision
@@ -313,10 +395,10 @@ class InfluxDBStore:
         except (Urllib3Error, OSError) as error:
             raise StoreUnavailable(f"InfluxDB at {self._url} unreachable: {error}") from error
 
-    def _post_v1(self, body: bytes) -> None:
+    def _post_v1(self, body: bytes, policy: str | None = None) -> None:
         fields = {"db": self._bucket, "precision": "ns"}
-        if self._retention_policy:
-            fields["rp"] = self._retention_policy
+        if policy or self._retention_policy:
+            fields["rp"] = policy or self._retention_policy or ""
         response = self._request("POST", "/write", fields, body=body)
         if response.status != 204:
             self._raise_for(response.status, response.data.decode(errors="replace"))
@@ -325,7 +407,19 @@ class InfluxDBStore:
         message = error_message(body)
         if status in _REFUSED_STATUS or status == _TOO_LARGE:
             raise _Refusal(status, message)
+        if self._missing_policy(message):
+            raise self._no_rollup_policy(message)
         raise self._unavailable(status, body)
+
+    def _no_rollup_policy(self, message: str) -> StoreUnavailable:
+        """The rollups' policy vanished after it was found (dropped by hand): the batch is
+        retried, and the policy looked up again, falling back to the raw points' policy."""
+        self._rollup_policy, self._policy_checked_at = None, None
+        self._covered, self._coverage_recorded = None, False
+        return StoreUnavailable(
+            f"{message} on database {self._bucket!r} ({ROLLUP_SETTING}): rollups fall back to "
+            "the raw points' policy until it exists again"
+        )
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -394,17 +488,17 @@ class InfluxDBStore:
             rollup = rollup_for(query, self._rollups, self.rollup_coverage)
             if rollup is not None and self._rolls_up(rollup.name, query.field):
                 return influx_rollups.aggregate_from_rollup(
-                    self._query, self._aggregate_raw, query, rollup
+                    self._query, self._source, self._aggregate_raw, query, rollup
                 )
         return self._aggregate_raw(query)
 
     def _rolls_up(self, rollup: str, field: str) -> bool:
         """Whether ``rollup`` holds statistics of ``field`` (a numeric field of its source)."""
-        (keys,) = self._query([f"SHOW FIELD KEYS FROM {influxql_identifier(rollup)}"])
+        (keys,) = self._query([f"SHOW FIELD KEYS FROM {self._source(rollup)}"])
         return rollup_field(field, "count") in field_types(keys)
 
     def _aggregate_raw(self, query: AggregateQuery) -> list[SeriesResult]:
-        measurement = influxql_identifier(query.measurement)
+        measurement = self._source(query.measurement)
         field = influxql_identifier(query.field)
         conditions = tag_conditions(query.where)
         group_tags = ", ".join(influxql_identifier(tag) for tag in query.group_by)
@@ -441,7 +535,7 @@ class InfluxDBStore:
     def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
         if any(not values for values in query.where.values()):
             return []
-        measurement = influxql_identifier(query.measurement)
+        measurement = self._source(query.measurement)
         every = f"time({query.every_ns}ns)"
         groups = ", ".join([every, *(influxql_identifier(tag) for tag in query.series_by)])
         # The inner windows start on the epoch grid, so the first may start before start_ns:
@@ -526,7 +620,7 @@ class InfluxDBStore:
     def latest(self, query: LatestQuery) -> list[LatestRow]:
         if any(not values for values in query.where.values()):
             return []
-        measurement = influxql_identifier(query.measurement)
+        measurement = self._source(query.measurement)
         (field_keys,) = self._query([f"SHOW FIELD KEYS FROM {measurement}"])
         known = field_types(field_keys)
         fields = [name for name in (query.fields or tuple(known)) if name in known]
@@ -560,7 +654,7 @@ class InfluxDBStore:
     def points(self, query: PointsQuery) -> list[PointRow]:
         if any(not values for values in query.where.values()):
             return []
-        measurement = influxql_identifier(query.measurement)
+        measurement = self._source(query.measurement)
         field_keys, tag_keys = self._query(
             [f"SHOW FIELD KEYS FROM {measurement}", f"SHOW TAG KEYS FROM {measurement}"]
         )
@@ -612,15 +706,28 @@ class InfluxDBStore:
         (names,) = self._query(["SHOW MEASUREMENTS"])
         if not any(block.get("values") for block in names):
             return Catalog([], [])
-        field_keys, tag_keys, counts, firsts, lasts = self._query(
+        # A regex source reads one policy: the raw points' (the query's rp), then the rollups'.
+        policies = [""]
+        if self._rollups.by_measurement:
+            self._check_rollup_policy()
+        if self._rollup_policy:
+            policies.append(f"{influxql_identifier(self._rollup_policy)}.")
+        answers = self._query(
             [
-                "SHOW FIELD KEYS",
-                "SHOW TAG KEYS",
-                "SELECT COUNT(*) FROM /.*/ GROUP BY *",
-                "SELECT * FROM /.*/ GROUP BY * ORDER BY time ASC LIMIT 1",
-                "SELECT * FROM /.*/ GROUP BY * ORDER BY time DESC LIMIT 1",
+                statement.format(all=f"{policy}/.*/")
+                for policy in policies
+                for statement in (
+                    "SHOW FIELD KEYS FROM {all}",
+                    "SHOW TAG KEYS FROM {all}",
+                    "SELECT COUNT(*) FROM {all} GROUP BY *",
+                    "SELECT * FROM {all} GROUP BY * ORDER BY time ASC LIMIT 1",
+                    "SELECT * FROM {all} GROUP BY * ORDER BY time DESC LIMIT 1",
+                )
             ],
             chunked=True,
+        )
+        field_keys, tag_keys, counts, firsts, lasts = (
+            [block for part in answers[kind::5] for block in part] for kind in range(5)
         )
         fields = {block["name"]: field_types([block]) for block in field_keys}
         tags = {
@@ -633,8 +740,9 @@ class InfluxDBStore:
                 count = max((int(v) for v in values if v is not None), default=0)
                 key = (block["name"], series_of(block))
                 points[key] = points.get(key, 0) + count
-        first = series_times(firsts)
-        last = series_times(lasts)
+        # A series in both policies (rollups written before they had their own) spans both.
+        first = series_times(sorted(firsts, key=_first_time, reverse=True))
+        last = series_times(sorted(lasts, key=_first_time))
         device_of = devices_by_series(counts)
         measurements = []
         devices: dict[tuple[str, str], list[int]] = {}

@@ -3,13 +3,24 @@ left alone when right, and there after ``cityhub run`` started on InfluxDB."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from hub.broker import Mosquitto
+from hub.points import Point
+from hub.query import AggregateQuery
 from hub.retention import Retention
-from hub.stores.influx_retention import PolicyKeeper, ensure_retention_policies, go_duration_ns
+from hub.rollups import RollupPlan, rollup_for
+from hub.settings import Settings
+from hub.stores import open_influxdb
+from hub.stores.influx_retention import (
+    ROLLUP_POLICY,
+    PolicyKeeper,
+    ensure_retention_policies,
+    go_duration_ns,
+)
 from hub.stores.influxdb import InfluxDBStore
 from tests.conftest import HubProcess, fresh_database
 from tests.servers_influx import RunningServer
@@ -17,6 +28,7 @@ from tests.servers_influx import RunningServer
 pytestmark = pytest.mark.influxdb
 
 H = 3600 * 10**9
+D = 24 * H
 
 
 def policies(url: str, database: str) -> dict[str, tuple[str, bool]]:
@@ -100,3 +112,119 @@ def test_a_missing_database_is_not_checked_yet_and_does_not_stop_the_hub(
     )
     keeper.try_now()  # logged: /ready names the database (the store's own ping)
     assert keeper.done is False
+
+
+PLAN = RollupPlan.from_labels({"energy": ["15m", "1h", "1d"]})
+
+
+def _recent_points() -> list[Point]:
+    """Two meters read every 10 minutes over the last two whole days (inside a 90-day
+    raw policy, which refuses older points)."""
+    start = time.time_ns() // D * D - 3 * D
+    return [
+        Point("energy", {"device": device}, {"e": base + step * 2.5, "p": float(step % 7)},
+              start + step * 10 * 60 * 10**9)
+        for device, base in (("a", 100.0), ("b", 7.0))
+        for step in range(2 * 24 * 6)
+    ]  # fmt: skip
+
+
+def _rolled_store(influxd: RunningServer, database: str) -> InfluxDBStore:
+    return InfluxDBStore(influxd.url, database, api="v1", rollups=PLAN, rollup_policy="rollups")
+
+
+def _measurements(store: InfluxDBStore, source: str) -> set[str]:
+    """The measurements holding points in ``source`` (a policy: ``"autogen"./.*/``)."""
+    (answer,) = store.statements([f"SELECT COUNT(*) FROM {source} GROUP BY *"])
+    return {block["name"] for block in answer}
+
+
+def test_rollups_are_kept_in_their_policy_and_answer_after_the_raw_points_are_gone(
+    influxd: RunningServer,
+) -> None:
+    """With retention set, raw points go to the raw policy (90 days) and rollups with their
+    coverage to ``rollups`` (infinite): InfluxDB deletes by policy, so the placement is what
+    keeps them. Dropping the raw points (what their policy does after 90 days) leaves the
+    rollups answering as the raw points did."""
+    database = fresh_database(influxd)
+    store = _rolled_store(influxd, database)
+    try:
+        ensure_retention_policies(store, database, Retention(90, 0), None)
+        points = _recent_points()
+        assert store.write(points) == []
+        rollups = {"energy_15m", "energy_1h", "energy_1d", "rollup_coverage"}
+        assert _measurements(store, '"autogen"./.*/') == {"energy"}
+        assert _measurements(store, '"rollups"./.*/') == rollups
+        (rows,) = store.statements(['SELECT "e_count" FROM "rollups"."energy_1d" GROUP BY *'])
+        assert sum(count for block in rows for _, count in block["values"]) == len(points)
+        start = points[0].time_ns
+        queries = [
+            AggregateQuery("energy", "e", "increase", start, start + 2 * D, every_ns=D),
+            AggregateQuery("energy", "p", "mean", start, start + 2 * D, every_ns=H,
+                           group_by=("device",)),
+            AggregateQuery("energy", "p", "max", start, start + 2 * D, every_ns=D),
+            AggregateQuery("energy", "e", "last", start, start + 2 * D, every_ns=D),
+        ]  # fmt: skip
+        raw = InfluxDBStore(influxd.url, database, api="v1")  # reads raw points only
+        from_raw = [raw.aggregate(query) for query in queries]
+        raw.close()
+        assert all(rollup_for(q, PLAN, store.rollup_coverage) is not None for q in queries)
+        assert [store.aggregate(query) for query in queries] == from_raw
+        assert from_raw[0][0].buckets[0].value > 0
+        catalog = {m.name: m.points for m in store.catalog().measurements}
+        assert catalog["energy"] == len(points) and catalog["energy_1d"] == 4
+        store.statements(['DROP SERIES FROM "energy"'])  # the raw policy's expiry, without waiting
+        assert _measurements(store, '"autogen"./.*/') == set()
+        reader = _rolled_store(influxd, database)  # a fresh process (`cityhub api`)
+        assert [reader.aggregate(query) for query in queries] == from_raw
+        reader.close()
+    finally:
+        store.close()
+
+
+def test_without_the_rollups_policy_rollups_fall_back_to_the_raw_policy_until_it_exists(
+    influxd: RunningServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub's user could not create the policy (no admin rights): ingest goes on, rollups
+    are kept beside the raw points (as before they had a policy) and the log names the setting
+    and the statement. Once the policy exists, rollups go there, with their coverage recorded
+    anew; answers stay those of the raw points throughout."""
+    database = fresh_database(influxd)
+    store = _rolled_store(influxd, database)
+    points = _recent_points()
+    first, second = points[:150], points[150:]
+    start = points[0].time_ns
+    query = AggregateQuery("energy", "e", "increase", start, start + 2 * D, every_ns=H)
+    raw = InfluxDBStore(influxd.url, database, api="v1")
+    try:
+        with caplog.at_level("ERROR", logger="hub.stores.influxdb"):
+            assert store.write(first) == []
+        assert "CITYHUB_RETENTION__ROLLUP_DAYS" in caplog.text
+        assert f'CREATE RETENTION POLICY "rollups" ON "{database}"' in caplog.text
+        assert {"energy", "energy_1h", "rollup_coverage"} <= _measurements(store, "/.*/")
+        store.ping()  # ready: the hub's user may read and write
+        ensure_retention_policies(store, database, Retention(0, 0), None)
+        monkeypatch.setattr("hub.stores.influxdb._POLICY_RECHECK_S", 0.0)
+        assert store.write(second) == []
+        assert {"energy_1h", "rollup_coverage"} <= _measurements(store, '"rollups"./.*/')
+        assert store.rollup_coverage["energy_1h"] > second[-1].time_ns  # recorded anew
+        assert store.aggregate(query) == raw.aggregate(query)
+        assert store.aggregate(query)[0].buckets
+    finally:
+        raw.close()
+        store.close()
+
+
+@pytest.mark.parametrize(("api", "policy"), [("v1", ROLLUP_POLICY), ("v2", None)])
+def test_rollups_have_their_policy_on_influxdb_1x_only(
+    tmp_path: Path, api: str, policy: str | None
+) -> None:
+    """1.x: the policy :class:`PolicyKeeper` manages; 2.x and 3.x: the bucket, as before."""
+    settings = Settings(
+        mode="test",
+        data_dir=tmp_path,
+        store={"backend": "influxdb", "influx_api": api, "influx_bucket": "b"},  # type: ignore[arg-type]
+    )
+    store = open_influxdb(settings)
+    assert store._wanted_policy == policy
+    store.close()

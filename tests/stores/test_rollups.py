@@ -34,6 +34,17 @@ FUNCTIONS = ["mean", "sum", "min", "max", "count", "first", "last", "increase"]
 _runs = itertools.count()
 
 
+def influx_rolled(server: RunningServer, database: str, plan: RollupPlan) -> InfluxDBStore:
+    """A 1.x store keeping rollups as the hub does: in their own retention policy (created
+    here as ``PolicyKeeper`` does at start-up; the raw policy stays infinite, since the test
+    data is from 2023)."""
+    store = InfluxDBStore(server.url, database, api="v1", rollups=plan, rollup_policy="rollups")
+    store.statements(
+        [f'CREATE RETENTION POLICY "rollups" ON "{database}" DURATION INF REPLICATION 1']
+    )
+    return store
+
+
 def rollup_name(store: Store) -> dict[str, int]:
     return store.rollup_coverage  # type: ignore[attr-defined]
 
@@ -57,7 +68,7 @@ def stores(
     else:
         server: RunningServer = request.getfixturevalue("influxd")
         pair = (
-            InfluxDBStore(server.url, fresh_database(server), api="v1", rollups=PLAN),
+            influx_rolled(server, fresh_database(server), PLAN),
             InfluxDBStore(server.url, fresh_database(server), api="v1"),
         )
     yield pair
@@ -252,7 +263,7 @@ def test_rebuild_covers_data_stored_before_rollups(
         database = fresh_database(server)
         raw = InfluxDBStore(server.url, database, api="v1")
         raw.write(_history("old"))
-        rolled = InfluxDBStore(server.url, database, api="v1", rollups=plan)  # type: ignore[assignment]
+        rolled = influx_rolled(server, database, plan)  # type: ignore[assignment]
     queries = [
         AggregateQuery("old", "e", "increase", T0 + D, T0 + 2 * D, every_ns=H),
         AggregateQuery("old", "p", "mean", T0, T0 + 2 * D, every_ns=D, group_by=("device",)),
@@ -267,7 +278,9 @@ def test_rebuild_covers_data_stored_before_rollups(
     assert all(rollup_for(q, plan, rolled.rollup_coverage) is not None for q in queries)
     assert [rolled.aggregate(query) for query in queries] == before
     if backend == "influxdb":  # an API-only process reads the coverage the writer recorded
-        reader = InfluxDBStore(server.url, database, api="v1", rollups=plan)
+        reader = InfluxDBStore(
+            server.url, database, api="v1", rollups=plan, rollup_policy="rollups"
+        )
         assert reader.rollup_coverage == covered
         assert [reader.aggregate(query) for query in queries] == before
         reader.close()
