@@ -244,7 +244,10 @@ class InfluxDBStore:
         """``measurement`` as an InfluxQL statement names it: a rollup qualified with the
         rollups' policy when they have one, else as it is (the ``rp`` of the query)."""
         name = influxql_identifier(measurement)
-        if self._rollup_policy and self._is_rollup(measurement):
+        if self._wanted_policy is None or not self._is_rollup(measurement):
+            return name
+        self._check_rollup_policy()  # a rollup read first (``points`` of ``..._1h``) asks too
+        if self._rollup_policy:
             return f"{influxql_identifier(self._rollup_policy)}.{name}"
         return name
 

@@ -10,7 +10,7 @@ import pytest
 
 from hub.broker import Mosquitto
 from hub.points import Point
-from hub.query import AggregateQuery
+from hub.query import AggregateQuery, PointsQuery
 from hub.retention import Retention
 from hub.rollups import RollupPlan, rollup_for
 from hub.settings import Settings
@@ -176,6 +176,8 @@ def test_rollups_are_kept_in_their_policy_and_answer_after_the_raw_points_are_go
         store.statements(['DROP SERIES FROM "energy"'])  # the raw policy's expiry, without waiting
         assert _measurements(store, '"autogen"./.*/') == set()
         reader = _rolled_store(influxd, database)  # a fresh process (`cityhub api`)
+        daily = reader.points(PointsQuery("energy_1d", start, start + 2 * D))
+        assert len(daily) == 4 and daily[0].fields["e_count"] == 2 * 24 * 6 / 2
         assert [reader.aggregate(query) for query in queries] == from_raw
         reader.close()
     finally:
