@@ -88,7 +88,7 @@ from hub.query import (
     SeriesResult,
     SumOfMeansQuery,
 )
-from hub.retention import COVERAGE_MEASUREMENT, ROLLUP_SETTING
+from hub.retention import COVERAGE_MEASUREMENT, DAY_NS, ROLLUP_SETTING
 from hub.rollups import RollupPlan, rollup_field, rollup_for
 from hub.rollups.split import split_aggregate
 from hub.stores import influx_rollups
@@ -164,6 +164,7 @@ class InfluxDBStore:
         self._covered: dict[str, int] | None = None  # read from the server when first needed
         self._covered_at = 0.0
         self._coverage_recorded = False
+        self._coverage_written_ns = 0  # when this store last wrote every coverage record
         self._url = url.rstrip("/")
         self._bucket = bucket
         self._api = api
@@ -211,7 +212,9 @@ class InfluxDBStore:
         if lines:
             if self._rollups.by_measurement:
                 self._check_rollup_policy()
-            if self._rollups.by_measurement and not self._coverage_recorded:
+            if self._rollups.by_measurement and (
+                not self._coverage_recorded or time_ns() - self._coverage_written_ns > DAY_NS
+            ):
                 self._record_coverage()  # decided before the first raw point lands
             refused += self._write_isolating(lines)
             if self._rollups.by_measurement:
@@ -308,21 +311,24 @@ class InfluxDBStore:
         """Before this store writes its first point: record the coverage of each rollup that
         has none. A new rollup covers everything on a database without its raw measurement,
         else the intervals from the one after the next on (earlier ones may hold raw points
-        it has not seen: ``rebuild_rollups`` covers them)."""
+        it has not seen: ``rebuild_rollups`` covers them). The records that exist are written
+        again, at the current time, as they are each day after (:meth:`write`): a record is
+        a point, which a finite retention policy drops once it is older than the policy."""
         covered = self.rollup_coverage
         missing = [rollup for rollup in self._rollups if rollup.name not in covered]
+        since = {r.name: covered[r.name] for r in self._rollups if r.name in covered}
+        now = time_ns()
         if missing:
             (names,) = self._query(["SHOW MEASUREMENTS"])
             present = {name for block in names for (name, *_) in block.get("values", [])}
-            now = time_ns()
-            self.set_rollup_coverage(
-                {
-                    r.name: -(2**62)
+            for r in missing:
+                since[r.name] = (
+                    -(2**62)
                     if r.measurement not in present
                     else now - now % r.interval_ns + 2 * r.interval_ns
-                    for r in missing
-                }
-            )
+                )
+        self.set_rollup_coverage(since)
+        self._coverage_written_ns = now
         self._coverage_recorded = True
 
     def rebuild_rollups(
@@ -355,11 +361,12 @@ class InfluxDBStore:
     def set_rollup_coverage(self, since_ns: dict[str, int]) -> None:
         """Record that each named rollup holds every interval from its ``since_ns`` on. The
         record is stamped with the present (``LAST`` reads the newest): at time 0 it lay
-        beyond any retention policy, InfluxDB refused it, and ingest behind it stalled."""
+        beyond any retention policy, InfluxDB refused it, and ingest behind it stalled (and
+        :meth:`_record_coverage` writes it again daily, so a finite policy never drops it)."""
         now_ns = time_ns()
         self._post_points(
             [
-                Point("rollup_coverage", {"rollup": name}, {"since_ns": float(since)}, now_ns)
+                Point(COVERAGE_MEASUREMENT, {"rollup": name}, {"since_ns": float(since)}, now_ns)
                 for name, since in since_ns.items()
             ]
         )

@@ -3,6 +3,7 @@ left alone when right, and there after ``cityhub run`` started on InfluxDB."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from hub.stores.influx_retention import (
     go_duration_ns,
 )
 from hub.stores.influxdb import InfluxDBStore
-from tests.conftest import HubProcess, fresh_database
+from tests.conftest import HubProcess, Publisher, fresh_database, wait_until, write_registry
 from tests.servers_influx import RunningServer
 
 pytestmark = pytest.mark.influxdb
@@ -81,10 +82,15 @@ def test_the_tiers_are_created_then_checked_then_altered(influxd: RunningServer)
 def test_cityhub_run_on_influxdb_sets_the_policies_at_start_up(
     tmp_path: Path, mosquitto: Mosquitto, influxd: RunningServer
 ) -> None:
+    """The policies exist before ingest starts, so the first reading's rollups land in the
+    ``rollups`` policy and the raw point in the raw one."""
     database = fresh_database(influxd)
+    registry = write_registry(tmp_path / "registry.json", {"m-1": {"building": "b-1"}})
     hub = HubProcess(
         tmp_path,
         mosquitto.port,
+        CITYHUB_INGEST__REGISTRY_FILE=str(registry),
+        CITYHUB_INGEST__ADAPTERS='["senml"]',
         CITYHUB_STORE__BACKEND="influxdb",
         CITYHUB_STORE__INFLUX_API="v1",
         CITYHUB_STORE__INFLUX_URL=influxd.url,
@@ -92,12 +98,27 @@ def test_cityhub_run_on_influxdb_sets_the_policies_at_start_up(
         CITYHUB_RETENTION__RAW_DAYS="45",
         CITYHUB_RETENTION__ROLLUP_DAYS="730",
     ).start()
+    publisher = Publisher(mosquitto.port)
+    store = InfluxDBStore(influxd.url, database, api="v1")
     try:
         assert policies(influxd.url, database) == {
             "autogen": ("1080h0m0s", True),
             "rollups": ("17520h0m0s", False),
         }
+        at_s = time.time() - 60
+        publisher.publish_all(
+            [("senml/m-1", json.dumps([{"bt": at_s, "n": "power", "u": "W", "v": 7.0}]))]
+        )
+        rollups = {"building_energy_15m", "building_energy_1h", "building_energy_1d"}
+        wait_until(
+            lambda: rollups <= _measurements(store, '"rollups"./.*/'),
+            message="the rollups did not reach the rollups policy",
+        )
+        assert _measurements(store, '"autogen"./.*/') == {"building_energy"}
+        assert "rollup_coverage" in _measurements(store, '"rollups"./.*/')
     finally:
+        store.close()
+        publisher.close()
         hub.stop()
 
 
@@ -173,6 +194,10 @@ def test_rollups_are_kept_in_their_policy_and_answer_after_the_raw_points_are_go
         assert from_raw[0][0].buckets[0].value > 0
         catalog = {m.name: m.points for m in store.catalog().measurements}
         assert catalog["energy"] == len(points) and catalog["energy_1d"] == 4
+        store._coverage_written_ns -= 2 * D  # a day on: the records are written again, now
+        assert store.write(points[:1]) == []
+        (records,) = store.statements(['SELECT COUNT("since_ns") FROM "rollups"."rollup_coverage"'])
+        assert records[0]["values"][0][1] == 2 * 3
         store.statements(['DROP SERIES FROM "energy"'])  # the raw policy's expiry, without waiting
         assert _measurements(store, '"autogen"./.*/') == set()
         reader = _rolled_store(influxd, database)  # a fresh process (`cityhub api`)
