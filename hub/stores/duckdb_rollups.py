@@ -222,4 +222,4 @@ def aggregate_sql(
         SELECT {bucket} AS bucket, {group_refs}
                sum(within_v + COALESCE({_step("prev", "first_v")}, 0))
         FROM steps WHERE time >= make_timestamp_ns(?)
-        GROUP BY ALL HAVING count(*) > 0 ORDER BY ALL"""
+        GROUP BY ALL HAVING count(*) > 0"""
