@@ -35,14 +35,21 @@ from collections.abc import Sequence
 from hub.query import RESET_BELOW, AggregateQuery
 from hub.rollups.plan import LAST_OFFSET, STATS, Rollup, rollup_field
 
-__all__ = ["aggregate_sql", "compose_sql", "replace_sql", "rollup_columns", "touched_sql"]
+__all__ = [
+    "aggregate_sql",
+    "compose_sql",
+    "replace_sql",
+    "rollup_columns",
+    "step_sql",
+    "touched_sql",
+]
 
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _step(prev: str, first: str) -> str:
+def step_sql(prev: str, first: str) -> str:
     """The counter step of :func:`hub.increase.counter_step` from ``prev`` to ``first``."""
     return (
         f"CASE WHEN {prev} IS NULL OR {first} IS NULL THEN NULL "
@@ -130,7 +137,7 @@ def compose_sql(
             f"arg_min({c['first']}, {first_t}) AS {c['first']}",
             f"arg_max({c['last']}, {last_t}) AS {c['last']}",
             f"sum({c['increase_within']}) + "
-            f"COALESCE(sum({_step(_q('prev_' + f), c['first'])}), 0) AS {c['increase_within']}",
+            f"COALESCE(sum({step_sql(_q('prev_' + f), c['first'])}), 0) AS {c['increase_within']}",
             f"(min({first_t}) - bucket)::DOUBLE AS {c['first_offset_ns']}",
             f"(max({last_t}) - bucket)::DOUBLE AS {c['last_offset_ns']}",
         ]
@@ -220,6 +227,6 @@ def aggregate_sql(
             FROM (SELECT * FROM anchors UNION ALL BY NAME SELECT * FROM readings)
         )
         SELECT {bucket} AS bucket, {group_refs}
-               sum(within_v + COALESCE({_step("prev", "first_v")}, 0))
+               sum(within_v + COALESCE({step_sql("prev", "first_v")}, 0))
         FROM steps WHERE time >= make_timestamp_ns(?)
         GROUP BY ALL HAVING count(*) > 0"""
