@@ -889,7 +889,7 @@ class DuckDBStore:
             )
             if rollup is None:
                 elements.append(
-                    f"SELECT series, {groups(columns)}time, {field} AS first_v, "
+                    f"SELECT hash(series) AS series, {groups(columns)}time, {field} AS first_v, "
                     f"{field} AS last_v, 0.0 AS within_v FROM {raw} "
                     f"WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?) "
                     f"AND {raw_conditions}"
@@ -899,7 +899,7 @@ class DuckDBStore:
                 stat = {s: _quote(rollup_field(query.field, s)) for s in STATS}
                 conditions = " AND ".join([f"{stat['count']} IS NOT NULL", *clauses])
                 elements.append(
-                    f"SELECT series, {groups(self._columns[rollup.name])}time, "
+                    f"SELECT hash(series) AS series, {groups(self._columns[rollup.name])}time, "
                     f"{stat['first']} AS first_v, {stat['last']} AS last_v, "
                     f"{stat['increase_within']} AS within_v FROM {_quote(rollup.name)} "
                     f"WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?) "
@@ -917,7 +917,7 @@ class DuckDBStore:
         union = " UNION ALL BY NAME ".join(f"({element})" for element in elements)
         sql = f"""
             WITH anchors AS (
-                SELECT series, {groups(columns)}max(time) AS time,
+                SELECT hash(series) AS series, {groups(columns)}max(time) AS time,
                        arg_max({field}, time) AS last_v, NULL::DOUBLE AS first_v,
                        0.0 AS within_v
                 FROM {raw}
@@ -925,7 +925,7 @@ class DuckDBStore:
                   AND {raw_conditions}
                 GROUP BY ALL
             ), steps AS (
-                SELECT *, lag(last_v) OVER (PARTITION BY hash(series) ORDER BY time) AS prev
+                SELECT *, lag(last_v) OVER (PARTITION BY series ORDER BY time) AS prev
                 FROM (SELECT * FROM anchors UNION ALL BY NAME {union})
             )
             SELECT {bucket} AS bucket, {group_refs}
