@@ -187,7 +187,7 @@ def run(workdir: Path, meters: int, repeats: int, keep: bool = False) -> dict[st
         if name == "year":
             start = end - 365 * D  # relative to now, as start=-365d asks: not on a day
             queries = {
-                "buildings/{id}/energy?every=1d&start=-365d (not on a day: raw both ways)": (
+                "buildings/{id}/energy?every=1d&start=-365d (not on a day: raw edges + days)": (
                     AggregateQuery(
                         **energy, function="increase", start_ns=start, end_ns=end, every_ns=D,
                         where={"building": ("qb-00001",)},
