@@ -152,7 +152,9 @@ def rebuild(path: Path, since_ns: int) -> float:
     return time.perf_counter() - started
 
 
-def run(workdir: Path, meters: int, repeats: int) -> dict[str, Any]:
+def run(workdir: Path, meters: int, repeats: int, keep: bool = False) -> dict[str, Any]:
+    """``keep``: leave the generated files (and ``<set>.json``, what made them) in ``workdir``
+    and reuse those already there for the same ``meters``, rather than generate them again."""
     from hub.query import AggregateQuery
 
     now_s = int(time.time())
@@ -164,19 +166,28 @@ def run(workdir: Path, meters: int, repeats: int) -> dict[str, Any]:
     }
     for name, (readings, step_s, end_s) in sets.items():
         path = workdir / f"{name}.duckdb"
-        started = time.perf_counter()
-        points = generate(path, meters, readings, step_s, end_s)
-        generated_s = time.perf_counter() - started
-        progress(f"rollups: {name}: {points:,} points in {generated_s:.1f} s")
-        rebuild_s = rebuild(path, (end_s - readings * step_s) * S)
-        progress(f"rollups: {name}: rebuilt in {rebuild_s:.1f} s")
+        made = path.with_suffix(".json")
+        if keep and path.exists() and made.exists():
+            points, generated_s, rebuild_s, end_s, was_for = json.loads(made.read_text())
+            if was_for != meters:
+                raise SystemExit(f"{path} was generated for {was_for} meters, not {meters}")
+            progress(f"rollups: {name}: reusing {path} ({points:,} points)")
+        else:
+            started = time.perf_counter()
+            points = generate(path, meters, readings, step_s, end_s)
+            generated_s = time.perf_counter() - started
+            progress(f"rollups: {name}: {points:,} points in {generated_s:.1f} s")
+            rebuild_s = rebuild(path, (end_s - readings * step_s) * S)
+            progress(f"rollups: {name}: rebuilt in {rebuild_s:.1f} s")
+            if keep:
+                made.write_text(json.dumps([points, generated_s, rebuild_s, end_s, meters]))
         end = end_s * S
         energy = {"measurement": "building_energy", "field": "energy_import_wh"}
         days = end - end % D  # the last whole day
         if name == "year":
             start = end - 365 * D  # relative to now, as start=-365d asks: not on a day
             queries = {
-                "buildings/{id}/energy?every=1d&start=-365d (not on a day: raw both ways)": (
+                "buildings/{id}/energy?every=1d&start=-365d (not on a day: raw edges + days)": (
                     AggregateQuery(
                         **energy, function="increase", start_ns=start, end_ns=end, every_ns=D,
                         where={"building": ("qb-00001",)},
@@ -216,8 +227,9 @@ def run(workdir: Path, meters: int, repeats: int) -> dict[str, Any]:
             "rebuild_s": round(rebuild_s, 1),
             "queries": measure(path, queries, repeats),
         }
-        path.unlink(missing_ok=True)
-        path.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+        if not keep:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".duckdb.wal").unlink(missing_ok=True)
     return results
 
 
@@ -265,10 +277,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--meters", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--note", default="")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="generate the data sets into DIR and keep them; reuse those already there",
+    )
     args = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    with tempfile.TemporaryDirectory(prefix="cityhub-rollups-") as folder:
-        result = run(Path(folder), args.meters, args.repeats)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        result = run(args.keep, args.meters, args.repeats, keep=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="cityhub-rollups-") as folder:
+            result = run(Path(folder), args.meters, args.repeats)
     result |= {"started": started, "machine": describe_machine(), "note": args.note}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "rollups.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -20,14 +20,14 @@ from hub.query import AggregateQuery, Bucket, SeriesResult
 from hub.rollups.plan import RollupPlan
 from hub.rollups.routing import rollup_for
 
-__all__ = ["rollups_cover_before", "split_aggregate"]
+__all__ = ["cuts", "rollups_cover_before", "split_aggregate"]
 
 Aggregate = Callable[[AggregateQuery], list[SeriesResult]]
 
 # percentile needs every raw value; increase is exact when cut, but each piece looks for its
 # anchor back to start - lookback, which for the last pieces of a year is a scan of the year
-# (measured: 13 s for city-wide days over a year at 2,000 meters): it reads raw points until
-# one query can chain raw edges and rollup rows itself.
+# (measured: 13 s for city-wide days over a year at 2,000 meters): a store that can chain raw
+# edges and rollup rows in one query does (DuckDB: the pieces of cuts()), else raw points.
 _NOT_CUT = frozenset({"percentile", "increase"})
 
 
@@ -77,14 +77,21 @@ def rollups_cover_before(
     return bool(early) and all(rollup_for(piece, plan, covered_since_ns) for piece in early)
 
 
-def _pieces(query: AggregateQuery, plan: RollupPlan) -> list[AggregateQuery]:
-    """``query`` cut at the boundaries of the rollup intervals its windows are made of."""
+def cuts(query: AggregateQuery, plan: RollupPlan) -> list[tuple[int, int]]:
+    """The pieces ``[low, high)`` of ``query``'s range, cut at the boundaries of the rollup
+    intervals its windows are made of, in time order."""
     intervals = [
         r.interval_ns
         for r in plan.of(query.measurement)
         if query.every_ns is None or query.every_ns % r.interval_ns == 0
     ]
-    cuts = _boundaries(query, intervals)
+    return [
+        (low, high) for low, high in itertools.pairwise(_boundaries(query, intervals)) if high > low
+    ]
+
+
+def _pieces(query: AggregateQuery, plan: RollupPlan) -> list[AggregateQuery]:
+    """``query`` cut at the boundaries of the rollup intervals its windows are made of."""
     return [
         dataclasses.replace(
             query,
@@ -92,8 +99,7 @@ def _pieces(query: AggregateQuery, plan: RollupPlan) -> list[AggregateQuery]:
             end_ns=high,
             counter_lookback_ns=low - query.start_ns + query.counter_lookback_ns,
         )
-        for low, high in itertools.pairwise(cuts)
-        if high > low
+        for low, high in cuts(query, plan)
     ]
 
 

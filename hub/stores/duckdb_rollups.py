@@ -25,7 +25,9 @@ each element's predecessor's last to its first, by :func:`hub.increase.counter_s
 **Reading** (:func:`aggregate_sql`): the functions map onto the stored statistics (``mean`` is
 ``sum(f_sum) / sum(f_count)``); ``increase`` adds, per series, the step from the previous
 interval's last reading to each interval's first, with the last reading of the last interval
-in ``[start - lookback, start)`` as the anchor: the raw rule, interval by interval.
+in ``[start - lookback, start)`` as the anchor: the raw rule, interval by interval. The
+series are told apart by a 64-bit hash of their key, as on raw points: the window function
+then sorts integers rather than carrying the keys (a year of days city-wide: half the time).
 """
 
 from __future__ import annotations
@@ -35,14 +37,21 @@ from collections.abc import Sequence
 from hub.query import RESET_BELOW, AggregateQuery
 from hub.rollups.plan import LAST_OFFSET, STATS, Rollup, rollup_field
 
-__all__ = ["aggregate_sql", "compose_sql", "replace_sql", "rollup_columns", "touched_sql"]
+__all__ = [
+    "aggregate_sql",
+    "compose_sql",
+    "replace_sql",
+    "rollup_columns",
+    "step_sql",
+    "touched_sql",
+]
 
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _step(prev: str, first: str) -> str:
+def step_sql(prev: str, first: str) -> str:
     """The counter step of :func:`hub.increase.counter_step` from ``prev`` to ``first``."""
     return (
         f"CASE WHEN {prev} IS NULL OR {first} IS NULL THEN NULL "
@@ -130,7 +139,7 @@ def compose_sql(
             f"arg_min({c['first']}, {first_t}) AS {c['first']}",
             f"arg_max({c['last']}, {last_t}) AS {c['last']}",
             f"sum({c['increase_within']}) + "
-            f"COALESCE(sum({_step(_q('prev_' + f), c['first'])}), 0) AS {c['increase_within']}",
+            f"COALESCE(sum({step_sql(_q('prev_' + f), c['first'])}), 0) AS {c['increase_within']}",
             f"(min({first_t}) - bucket)::DOUBLE AS {c['first_offset_ns']}",
             f"(max({last_t}) - bucket)::DOUBLE AS {c['last_offset_ns']}",
         ]
@@ -204,22 +213,24 @@ def aggregate_sql(
     group_refs = "".join(f"g{i}, " for i in range(len(group_cols)))
     return f"""
         WITH anchors AS (
-            SELECT series, {columns_sql}max(time) AS time, arg_max({last}, time) AS last_v,
+            SELECT hash(series) AS series, {columns_sql}max(time) AS time,
+                   arg_max({last}, time) AS last_v,
                    NULL::DOUBLE AS first_v, 0.0 AS within_v
             FROM {table}
             WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
               AND epoch_ns(time) + {last_at}::BIGINT >= ? AND {conditions}
             GROUP BY ALL
         ), readings AS (
-            SELECT series, {columns_sql}time, {last} AS last_v, {first} AS first_v,
+            SELECT hash(series) AS series, {columns_sql}time, {last} AS last_v,
+                   {first} AS first_v,
                    {within} AS within_v
             FROM {table}
             WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?) AND {conditions}
         ), steps AS (
-            SELECT *, lag(last_v) OVER (PARTITION BY hash(series) ORDER BY time) AS prev
+            SELECT *, lag(last_v) OVER (PARTITION BY series ORDER BY time) AS prev
             FROM (SELECT * FROM anchors UNION ALL BY NAME SELECT * FROM readings)
         )
         SELECT {bucket} AS bucket, {group_refs}
-               sum(within_v + COALESCE({_step("prev", "first_v")}, 0))
+               sum(within_v + COALESCE({step_sql("prev", "first_v")}, 0))
         FROM steps WHERE time >= make_timestamp_ns(?)
-        GROUP BY ALL HAVING count(*) > 0 ORDER BY ALL"""
+        GROUP BY ALL HAVING count(*) > 0"""
