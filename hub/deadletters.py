@@ -93,6 +93,10 @@ class DeadLetterLog:
         self._con = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=FULL")  # durable at commit: we ack after it
+        # The WAL is cut back after each checkpoint instead of kept at its largest: the log's
+        # disk use stays near its bound, and a full disk is met (and reported) at the next
+        # commit, not once the WAL's spare room and the file's free pages are used up.
+        self._con.execute("PRAGMA journal_size_limit=0")
         self._con.executescript(_SCHEMA)
         self._migrate()
         total = f"SELECT coalesce(sum({_FOOTPRINT}), 0) FROM dead_letters"
