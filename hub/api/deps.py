@@ -108,10 +108,10 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 def get_store(request: Request, settings: SettingsDep, clock: ClockDep) -> Store:
     """The store, refusing questions about periods its retention deleted (at the request's
-    clock): an answer from what is left would be silently partial."""
-    return RetentionGuard(
-        _parts(request).store, settings.retention_policy(), clock, settings.rollups.plan()
-    )
+    clock): an answer from what is left would be silently partial, unless the rollups answer
+    it (the same plan says which measurements are rollups and which rollups answer)."""
+    plan = settings.rollups.plan()
+    return RetentionGuard(_parts(request).store, settings.retention.policy(plan.names), clock, plan)
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

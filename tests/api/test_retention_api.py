@@ -26,15 +26,32 @@ def meter(days_ago: float, now_ns: int, power_w: float) -> Point:
     return Point("building_energy", tags, {"power_w": power_w}, time_ns)
 
 
+def seeded_hub(
+    tmp_path: Path, mosquitto: Mosquitto, now_ns: int, rollups: RollupPlan | None = None
+) -> tuple[HubProcess, Path]:
+    """A hub keeping raw points 30 days, on a file holding a 40- and a 10-day-old reading."""
+    hub = HubProcess(tmp_path, mosquitto.port, CITYHUB_RETENTION__RAW_DAYS="30")
+    database = hub.data_dir / "cityhub.duckdb"
+    seed = DuckDBStore(database, rollups=rollups)
+    assert seed.write([meter(40, now_ns, 4000.0), meter(10, now_ns, 1000.0)]) == []
+    seed.close()
+    return hub, database
+
+
+def raw_power_left(database: Path, now_ns: int) -> list[object]:
+    store = DuckDBStore(database)
+    try:
+        rows = store.points(PointsQuery("building_energy", 0, now_ns))
+    finally:
+        store.close()
+    return [row.fields["power_w"] for row in rows]
+
+
 def test_old_raw_points_go_and_questions_about_them_are_refused_by_name(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     now_ns = time.time_ns()
-    hub = HubProcess(tmp_path, mosquitto.port, CITYHUB_RETENTION__RAW_DAYS="30")
-    database = hub.data_dir / "cityhub.duckdb"
-    seed = DuckDBStore(database)
-    assert seed.write([meter(40, now_ns, 4000.0), meter(10, now_ns, 1000.0)]) == []
-    seed.close()
+    hub, database = seeded_hub(tmp_path, mosquitto, now_ns)
     hub.start()
     try:
         with hub.client() as client:
@@ -67,24 +84,15 @@ def test_old_raw_points_go_and_questions_about_them_are_refused_by_name(
             assert [p["value"] for p in series["points"]] == [1000.0]
     finally:
         hub.stop()
-    store = DuckDBStore(database)
-    try:
-        rows = store.points(PointsQuery("building_energy", 0, now_ns))
-    finally:
-        store.close()
-    assert [row.fields["power_w"] for row in rows] == [1000.0]
+    assert raw_power_left(database, now_ns) == [1000.0]
 
 
 def test_a_question_before_the_raw_horizon_is_answered_from_the_rollups(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     now_ns = time.time_ns()
-    hub = HubProcess(tmp_path, mosquitto.port, CITYHUB_RETENTION__RAW_DAYS="30")
-    database = hub.data_dir / "cityhub.duckdb"
     plan = RollupPlan.from_labels({"building_energy": ["15m", "1h", "1d"]})  # the default
-    seed = DuckDBStore(database, rollups=plan)
-    assert seed.write([meter(40, now_ns, 4000.0), meter(10, now_ns, 1000.0)]) == []
-    seed.close()
+    hub, database = seeded_hub(tmp_path, mosquitto, now_ns, plan)
     hub.start()
     try:
         with hub.client() as client:
@@ -116,9 +124,4 @@ def test_a_question_before_the_raw_horizon_is_answered_from_the_rollups(
             )
     finally:
         hub.stop()
-    store = DuckDBStore(database)
-    try:
-        rows = store.points(PointsQuery("building_energy", 0, now_ns))
-    finally:
-        store.close()
-    assert [row.fields["power_w"] for row in rows] == [1000.0]
+    assert raw_power_left(database, now_ns) == [1000.0]
