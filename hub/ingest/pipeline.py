@@ -25,6 +25,8 @@ While it retries, :attr:`Pipeline.error` says why, and :meth:`Pipeline.stalled` 
 
 from __future__ import annotations
 
+import enum
+import functools
 import logging
 import queue
 import threading
@@ -32,6 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hub.contracts import Adapter, RefusedPoint, Store
 from hub.deadletters import DeadLetter, DeadLetterLog
@@ -45,6 +48,14 @@ __all__ = ["MAX_BACKOFF_S", "BatchLimits", "Inbound", "Pipeline", "SeriesGuard"]
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 2.0  # a retried write waits at most this long: resume within seconds
+
+
+class _Stopped(enum.Enum):
+    STOPPED = enum.auto()  # the pipeline stopped before a retried step succeeded
+
+
+STOPPED = _Stopped.STOPPED
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -156,18 +167,31 @@ class Pipeline:
                     return
                 continue
             self._busy = True
-            delay = 0.1
-            while True:  # the same batch until it is done: nothing is skipped or acked early
-                try:
-                    self.process(batch)
-                    break
-                except Exception as error:  # the worker must never end
-                    self._failed("worker", error, delay, exc_info=True)
-                    if self._stop.wait(delay):
-                        return
-                    delay = min(delay * 2, MAX_BACKOFF_S)
+            # the same batch until it is done: nothing is skipped or acked early, and the
+            # worker never ends on an error
+            if self._retried("worker", functools.partial(self.process, batch)) is STOPPED:
+                return
             self._busy = False
             self._progress = time.monotonic()
+
+    def _retried(
+        self,
+        part: str,
+        attempt: Callable[[], _T],
+        expected: type[Exception] | tuple[type[Exception], ...] = (),
+    ) -> _T | _Stopped:
+        """``attempt()`` until it returns, with a backoff doubling from 0.1 s to
+        :data:`MAX_BACKOFF_S`; each failure counted and logged by :meth:`_failed` (with its
+        traceback unless it is ``expected``). :data:`STOPPED` if the pipeline stops first."""
+        delay = 0.1
+        while True:
+            try:
+                return attempt()
+            except Exception as error:
+                self._failed(part, error, delay, exc_info=not isinstance(error, expected))
+                if self._stop.wait(delay):
+                    return STOPPED
+                delay = min(delay * 2, MAX_BACKOFF_S)
 
     def _failed(
         self, part: str, error: BaseException, delay: float, exc_info: bool = False
@@ -267,28 +291,17 @@ class Pipeline:
         self._count(points, letters, outcomes, time.perf_counter() - started)
 
     def _write(self, points: list[Point]) -> list[RefusedPoint] | None:
-        delay = 0.1
-        while True:
-            try:
-                return self._store.write(points) if points else []
-            except Exception as error:  # StoreUnavailable, or any other store failure
-                unexpected = not isinstance(error, StoreUnavailable)
-                self._failed("store", error, delay, exc_info=unexpected)
-                if self._stop.wait(delay):
-                    return None
-                delay = min(delay * 2, MAX_BACKOFF_S)
+        refused = self._retried(
+            "store", lambda: self._store.write(points) if points else [], StoreUnavailable
+        )
+        return None if refused is STOPPED else refused
 
     def _write_letters(self, letters: list[DeadLetter]) -> bool:
-        delay = 0.1
-        while True:
-            try:
-                self._deadletters.append(letters)
-                return True
-            except Exception as error:  # sqlite errors (disk full): keep retrying, never ack
-                self._failed("deadletters", error, delay)
-                if self._stop.wait(delay):
-                    return False
-                delay = min(delay * 2, MAX_BACKOFF_S)
+        # sqlite errors (disk full) are expected: retried, never acknowledged meanwhile
+        return (
+            self._retried("deadletters", lambda: self._deadletters.append(letters), Exception)
+            is not STOPPED
+        )
 
     def _count(
         self,
