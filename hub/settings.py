@@ -61,6 +61,10 @@ class MqttSettings(BaseModel):
     reconnect_max_s: float = Field(2.0, gt=0)
     receive_maximum: int = Field(10000, ge=1, le=65535)  # unacked QoS 1 messages in flight
     client_process: bool = True  # run the MQTT client in a process of its own (own GIL)
+    # Mosquitto's pid file (its `pid_file` option), when the broker runs on this host and the
+    # hub may signal it: on a new session the hub asks it to save at once (SIGUSR1) rather
+    # than leave the session unsaved until its next autosave (a crash meanwhile forgets it).
+    broker_pid_file: Path | None = None
 
 
 class StoreSettings(BaseModel):
