@@ -138,11 +138,13 @@ class RetentionSettings(BaseModel):
     @model_validator(mode="after")
     def _rollups_outlive_raw(self) -> RetentionSettings:
         # A rollup is what answers once its raw points are gone: kept shorter, it never does.
-        if self.rollup_days and (self.raw_days == 0 or self.rollup_days < self.raw_days):
+        # And a day longer: a daily row starts up to a day before the raw points it holds, and
+        # InfluxDB refuses a row older than its policy (the raw points' rollups would be lost).
+        if self.rollup_days and (self.raw_days == 0 or self.rollup_days <= self.raw_days):
             raise ValueError(
-                f"CITYHUB_RETENTION__ROLLUP_DAYS={self.rollup_days} is shorter than "
+                f"CITYHUB_RETENTION__ROLLUP_DAYS={self.rollup_days} is not longer than "
                 f"CITYHUB_RETENTION__RAW_DAYS={self.raw_days or 'forever (0)'}: keep rollups "
-                "at least as long as raw points (0 keeps them forever)"
+                "at least a day longer than raw points (0 keeps them forever)"
             )
         return self
 

@@ -80,7 +80,10 @@ def test_retention_defaults_and_the_tiers_kept_in_order(monkeypatch: pytest.Monk
     assert load_settings().retention.raw_days == 0
     monkeypatch.setenv("CITYHUB_RETENTION__RAW_DAYS", "90")
     monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "30")
-    with pytest.raises(ConfigError, match="CITYHUB_RETENTION__ROLLUP_DAYS=30 is shorter"):
+    with pytest.raises(ConfigError, match="CITYHUB_RETENTION__ROLLUP_DAYS=30 is not longer"):
+        load_settings()
+    monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "90")  # a daily row starts earlier
+    with pytest.raises(ConfigError, match="at least a day longer"):
         load_settings()
     monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "730")
     policy = load_settings().retention_policy()

@@ -235,10 +235,18 @@ class InfluxDBStore:
             )
 
     def _post_points(self, points: list[Point]) -> None:
-        """Write rollup points (or the coverage record) to the rollups' policy."""
+        """Write rollup points (or the coverage record) to the rollups' policy. A row the
+        server refuses for its content (older than the policy keeps, say) is logged, never
+        raised: the raw points it comes from are stored, and raising would stall ingest
+        behind a row that will never be accepted."""
         for start in range(0, len(points), 5000):
-            lines = [encode_line(p) for p in points[start : start + 5000]]
-            self._post_lines(lines, self._rollup_policy)
+            lines = [(p, encode_line(p)) for p in points[start : start + 5000]]
+            for refused in self._write_isolating(lines, self._rollup_policy):
+                log.error(
+                    "InfluxDB refused the rollup row %s at %s: %s (it stays missing: check "
+                    "CITYHUB_RETENTION__ROLLUP_DAYS against the rollups' retention policy)",
+                    refused.point.measurement, refused.point.time_ns, refused.reason,
+                )  # fmt: skip
 
     def _is_rollup(self, measurement: str) -> bool:
         return measurement in self._rollups.names or measurement == COVERAGE_MEASUREMENT
@@ -373,14 +381,20 @@ class InfluxDBStore:
         if self._covered is not None:
             self._covered.update(since_ns)
 
-    def _write_isolating(self, lines: list[tuple[Point, str]]) -> list[RefusedPoint]:
+    def _write_isolating(
+        self, lines: list[tuple[Point, str]], policy: str | None = None
+    ) -> list[RefusedPoint]:
+        """Write ``lines`` (to ``policy``); the points the server refuses for their content,
+        found by halving the batch, are returned (the rest is written)."""
         try:
-            self._post_lines([line for _, line in lines])
+            self._post_lines([line for _, line in lines], policy)
         except _Refusal as refusal:
             if len(lines) == 1:  # refused alone: it will never be accepted
                 return [RefusedPoint(lines[0][0], refusal.message)]
             middle = len(lines) // 2
-            return self._write_isolating(lines[:middle]) + self._write_isolating(lines[middle:])
+            return self._write_isolating(lines[:middle], policy) + self._write_isolating(
+                lines[middle:], policy
+            )
         return []
 
     def _post_lines(self, lines: list[str], policy: str | None = None) -> None:
