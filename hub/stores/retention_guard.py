@@ -52,6 +52,12 @@ class RetentionGuard:
             return False
         return rollups_cover_before(query, self._rollups, covered, horizon_ns)
 
+    @property
+    def rollup_coverage(self) -> dict[str, int]:
+        """The inner store's (none for a store without rollups): readers of rollup rows
+        (:mod:`hub.insights.bus_path`) route as the store does."""
+        return dict(getattr(self.inner, "rollup_coverage", None) or {})
+
     def write(self, points: Sequence[Point]) -> list[RefusedPoint]:
         return self.inner.write(points)
 
