@@ -92,15 +92,18 @@ def _at(row: PointRow, end: str) -> int:
 
 def _chain(rows: list[PointRow], every_ns: int, km: Km) -> bool:
     """Add one vehicle's rows to ``km``; ``False`` when its series interleave in time."""
+    legs = sorted(
+        ((_at(row, "first"), row, leg) for row in rows if (leg := leg_of_row(row.fields))),
+        key=lambda item: item[0],
+    )
     last_ns: int | None = None
     last_fix: tuple[float, float] | None = None
-    for row in sorted((r for r in rows if leg_of_row(r.fields)), key=lambda r: _at(r, "first")):
-        leg = leg_of_row(row.fields)
-        assert leg is not None and leg.first is not None
-        if last_ns is not None and _at(row, "first") <= last_ns:
+    for first_ns, row, leg in legs:
+        if last_ns is not None and first_ns <= last_ns:
             return False
         steps = leg.fixes - (0 if last_fix else 1)  # the raw rule counts one per step
         if steps:
+            assert leg.first is not None  # a row with fixes has its ends
             step_m = haversine_m(*last_fix, *leg.first) if last_fix else 0.0
             kind = row.tags.get("propulsion") or "unknown"
             window = row.time_ns - row.time_ns % every_ns
