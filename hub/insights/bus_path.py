@@ -9,8 +9,9 @@ The raw rule, and how the rollups meet it:
 * consecutive fixes are a *vehicle's* (``device``), across its series: ``route`` (and
   ``propulsion``) are tags, so a vehicle changing route mid-hour has two rows in that hour.
   Its rows of one interval are chained in the order of their first fix; if they interleave
-  (A, B, A within one hour), or touch at one nanosecond (the raw order then depends on the
-  series keys), the path cannot be told from the rows: ``None``;
+  (A, B, A within one interval), or touch at one nanosecond (the raw order then depends on
+  the series keys), the path cannot be told from the rows: the next finer rollup is tried
+  (days, then hours), then ``None``;
 * only fixes inside the range count (the first fix of the range has no predecessor), so,
   unlike ``increase``, nothing is anchored before the range;
 * a step belongs to the window and propulsion of its later fix: a row's path within, and the
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from hub.contracts import Store
 from hub.insights.geo import haversine_m
 from hub.query import AggregateQuery, PointRow, PointsQuery
-from hub.rollups import RollupPlan, rollup_field, rollup_for
+from hub.rollups import Rollup, RollupPlan, rollup_field, rollup_for
 from hub.rollups.path import LATITUDE, LONGITUDE, PATH_FIELDS, ends_are_fixes, leg_of_row
 
 __all__ = ["MEASUREMENT", "fix_km_from_rollups"]
@@ -55,13 +56,31 @@ def fix_km_from_rollups(
     max_rows: int,
 ) -> Km | None:
     """Km between the consecutive fixes of ``devices`` in ``[start_ns, end_ns)`` per window
-    of ``every_ns`` and propulsion, or ``None``: read the raw fixes. More than ``max_rows``
-    rollup rows is ``None`` too (the raw read then says how much is too much)."""
-    coverage: Mapping[str, int] | None = getattr(store, "rollup_coverage", None)
+    of ``every_ns`` and propulsion, or ``None``: read the raw fixes. Each rollup that fits
+    is tried, coarsest first: a bus alternating routes within a day interleaves its daily
+    rows, rarely its hourly ones. More than ``max_rows`` rollup rows is ``None`` too (the raw
+    read then says how much is too much)."""
+    coverage: Mapping[str, int] = getattr(store, "rollup_coverage", None) or {}
     shape = AggregateQuery(MEASUREMENT, LATITUDE, "count", start_ns, end_ns, every_ns=every_ns)
-    rollup = rollup_for(shape, plan, coverage) if coverage else None
-    if rollup is None:
-        return None
+    for rollup in reversed(plan.of(MEASUREMENT)):
+        if rollup_for(shape, RollupPlan({MEASUREMENT: (rollup,)}), coverage) is None:
+            continue
+        km = _km_from(store, rollup, devices, start_ns, end_ns, every_ns, max_rows)
+        if km is not None:
+            return km
+    return None
+
+
+def _km_from(
+    store: Store,
+    rollup: Rollup,
+    devices: tuple[str, ...],
+    start_ns: int,
+    end_ns: int,
+    every_ns: int,
+    max_rows: int,
+) -> Km | None:
+    """:func:`fix_km_from_rollups` from ``rollup``'s rows, or ``None``."""
     rows = store.points(
         PointsQuery(
             rollup.name,

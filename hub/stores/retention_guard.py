@@ -46,7 +46,7 @@ class RetentionGuard:
         self._rollups = rollups or RollupPlan({})
 
     def _from_rollups(self, query: AggregateQuery, horizon_ns: int) -> bool:
-        # The stores that keep rollups say since when each is complete; a spool does not.
+        # The stores that keep rollups say since when each is complete (a spool, its store's).
         covered = getattr(self.inner, "rollup_coverage", None)
         if not covered or not self._rollups.of(query.measurement):
             return False

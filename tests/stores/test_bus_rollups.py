@@ -21,6 +21,7 @@ from hub.insights.bus_path import fix_km_from_rollups
 from hub.insights.buses import bus_km
 from hub.points import Point
 from hub.query import AggregateQuery
+from hub.rollups import rollup_for
 from hub.settings import RollupSettings
 from hub.stores.duckdb import DuckDBStore
 from hub.stores.influxdb import InfluxDBStore
@@ -153,6 +154,9 @@ def test_bus_answers_from_rollups_are_the_raw_answers(make_pair, data: st.DataOb
             group_by=("device", "propulsion"),
         )
         assert rolled.aggregate(odometer) == raw.aggregate(odometer)
+        for query in (speed, odometer):  # answered from the rollups where they align
+            covered = rolled.rollup_coverage  # type: ignore[attr-defined]
+            assert (rollup_for(query, PLAN, covered) is not None) == aligned
         km = bus_km(rolled, start, end, every, MAX_POINTS, PLAN)
         assert_same_km(km, bus_km(raw, start, end, every, MAX_POINTS))
         # and the rollups did answer where they can: whole intervals, fixes with both
@@ -203,3 +207,19 @@ def test_a_vehicle_switching_routes_back_and_forth_in_an_hour_reads_raw_fixes(
     km = bus_km(rolled, T0, T0 + 2 * H, H, MAX_POINTS, PLAN)
     assert_same_km(km, bus_km(raw, T0, T0 + 2 * H, H, MAX_POINTS))
     assert km[T0]["unknown"] == pytest.approx(0.114 * 111.195, rel=1e-4)  # 60 s -> 1200 s
+
+
+def test_routes_alternating_within_a_day_are_chained_from_the_hours(make_pair) -> None:
+    """Routes A, B, A in three different hours of one day: the day's rows interleave, the
+    hours' do not, so daily bus-km come from the hourly rollup."""
+    rolled, raw = make_pair()
+    trips = [("r1", 60), ("r1", 1800), ("r2", 4000), ("r2", 5000), ("r1", 8000), ("r1", 9000)]
+    fixes = [
+        fix("v1", route, s, {"latitude": 52.0 + s / 1e5, "longitude": 13.0}) for route, s in trips
+    ]
+    write_both(rolled, raw, [fixes])
+    daily = RollupSettings(intervals={"bus_position": ["1d"]}).plan()
+    assert fix_km_from_rollups(rolled, daily, ("v1",), T0, T0 + D, D, MAX_POINTS) is None
+    km = fix_km_from_rollups(rolled, PLAN, ("v1",), T0, T0 + D, D, MAX_POINTS)
+    assert km is not None
+    assert_same_km(km, bus_km(raw, T0, T0 + D, D, MAX_POINTS))
