@@ -21,10 +21,14 @@ from hub.insights.bus_path import fix_km_from_rollups
 from hub.insights.buses import bus_km
 from hub.points import Point
 from hub.query import AggregateQuery
+from hub.retention import Retention
 from hub.rollups import rollup_for
 from hub.settings import RollupSettings
 from hub.stores.duckdb import DuckDBStore
 from hub.stores.influxdb import InfluxDBStore
+from hub.stores.retention_guard import RetentionGuard
+from hub.stores.spool import SpooledStore
+from hub.timestamps import FixedClock
 from tests.conftest import fresh_database
 from tests.servers_influx import RunningServer
 from tests.stores.test_rollups import batches, influx_rolled
@@ -223,3 +227,26 @@ def test_routes_alternating_within_a_day_are_chained_from_the_hours(make_pair) -
     km = fix_km_from_rollups(rolled, PLAN, ("v1",), T0, T0 + D, D, MAX_POINTS)
     assert km is not None
     assert_same_km(km, bus_km(raw, T0, T0 + D, D, MAX_POINTS))
+
+
+def test_behind_the_spool_and_the_retention_guard_bus_km_still_read_rollups(
+    make_pair, tmp_path
+) -> None:
+    """The API reads a store through the retention guard, and an InfluxDB hub writes
+    through its spool: both show the rollups' coverage, so bus-km is routed as the store
+    routes its aggregates."""
+    rolled, raw = make_pair()
+    spool = SpooledStore(rolled, tmp_path / "spool", 1 << 20, lambda _: None)
+    api = RetentionGuard(spool, Retention(0, 0, PLAN.names), FixedClock(T0 + 3 * D), PLAN)
+    fixes = [fix("v1", "r1", s, {"latitude": 52 + s / 1e5, "longitude": 13.0}) for s in
+             range(0, 3 * 3600, 600)]  # fmt: skip
+    try:
+        assert spool.write(fixes) == []
+        assert spool.flush(timeout_s=30)
+        assert raw.write(fixes) == []
+        assert fix_km_from_rollups(api, PLAN, ("v1",), T0, T0 + D, D, MAX_POINTS) is not None
+        assert_same_km(
+            bus_km(api, T0, T0 + D, H, MAX_POINTS, PLAN), bus_km(raw, T0, T0 + D, H, MAX_POINTS)
+        )
+    finally:
+        spool.close()
