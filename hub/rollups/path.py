@@ -101,7 +101,7 @@ def combine_legs(legs: Sequence[Leg]) -> Leg:
         within += leg.within_m
         before = leg.last or before
     return Leg(
-        sum(leg.fixes for leg in legs),
+        sum((leg.fixes for leg in legs), 0.0),
         within,
         next((leg.first for leg in legs if leg.first), None),
         before,

@@ -83,7 +83,8 @@ def fix(device: str, route: str, second: int, fields: dict[str, float]) -> Point
 def histories(draw: st.DrawFn, half_fixes: bool) -> list[Point]:
     """Fixes of three vehicles at distinct seconds of each, over two days from ``T0``: v0
     reports an odometer (rises, resets), v1 and v2 do not; v2 switches from route r2 to r3 at
-    a random second. ``half_fixes``: now and then a point with a latitude only."""
+    a random second. ``half_fixes``: now and then a point with a latitude only, or with
+    neither coordinate."""
     points = []
     switch = draw(st.integers(0, 2 * 86_400))
     for device in ("v0", "v1", "v2"):
@@ -93,10 +94,13 @@ def histories(draw: st.DrawFn, half_fixes: bool) -> list[Point]:
         )
         odometer = 50_000
         for second in sorted(seconds):
-            fields: dict[str, float] = {"latitude": 52 + draw(st.integers(0, 4096)) / 8192}
-            if not (half_fixes and draw(st.integers(0, 5)) == 0):
+            shape = draw(st.integers(0, 5)) if half_fixes else 5  # 0: no fix, 1: half a fix
+            fields: dict[str, float] = {}
+            if shape >= 1:
+                fields["latitude"] = 52 + draw(st.integers(0, 4096)) / 8192
+            if shape >= 2:
                 fields["longitude"] = 13 + draw(st.integers(0, 4096)) / 8192
-            if draw(st.booleans()):
+            if shape == 0 or draw(st.booleans()):
                 fields["speed_mps"] = draw(st.integers(0, 80)) / 4
             if device == "v0":
                 odometer = draw(st.sampled_from([odometer + draw(st.integers(0, 900)), 10]))
@@ -174,7 +178,7 @@ def test_bus_answers_from_rollups_are_the_raw_answers(make_pair, data: st.DataOb
 def _half_fixes(points: list[Point], start_ns: int, end_ns: int) -> bool:
     """Whether a point of v1 or v2 in the range has a latitude without a longitude."""
     return any(
-        "longitude" not in p.fields
+        "latitude" in p.fields and "longitude" not in p.fields
         for p in points
         if p.tags["device"] != "v0" and start_ns <= p.time_ns < end_ns
     )
