@@ -254,3 +254,37 @@ def test_behind_the_spool_and_the_retention_guard_bus_km_still_read_rollups(
         )
     finally:
         spool.close()
+
+
+@pytest.mark.parametrize(
+    "backend", ["duckdb", pytest.param("influxdb", marks=pytest.mark.influxdb)]
+)
+def test_rebuilt_rollups_give_the_bus_km_of_fixes_stored_before(
+    backend: str, request: pytest.FixtureRequest, tmp_path
+) -> None:
+    """Fixes stored before bus rollups were on (a hub upgraded to this plan): not claimed by
+    the rollups until ``cityhub rollups rebuild`` recomputes them, path fields included."""
+    fixes = [fix("v1", "r1", s, {"latitude": 52 + s / 1e5, "longitude": 13 + s / 2e5}) for s in
+             range(0, 5 * 3600, 420)]  # fmt: skip
+    if backend == "duckdb":
+        plain: Store = DuckDBStore(tmp_path / "old.duckdb")
+        assert plain.write(fixes) == []
+        plain.close()
+        rolled: Store = DuckDBStore(tmp_path / "old.duckdb", rollups=PLAN)
+        raw = rolled  # bus_km without the plan reads the raw fixes
+    else:
+        server: RunningServer = request.getfixturevalue("influxd")
+        database = fresh_database(server)
+        raw = InfluxDBStore(server.url, database, api="v1")
+        assert raw.write(fixes) == []
+        rolled = influx_rolled(server, database, PLAN)
+    try:
+        assert fix_km_from_rollups(rolled, PLAN, ("v1",), T0, T0 + D, H, MAX_POINTS) is None
+        rolled.rebuild_rollups(T0)  # type: ignore[attr-defined]
+        km = fix_km_from_rollups(rolled, PLAN, ("v1",), T0, T0 + D, H, MAX_POINTS)
+        assert km is not None and len(km) == 5
+        assert_same_km(km, bus_km(raw, T0, T0 + D, H, MAX_POINTS))
+    finally:
+        rolled.close()
+        if raw is not rolled:
+            raw.close()
