@@ -225,7 +225,10 @@ class RollupSettings(BaseModel):
     # reading rollups rolls them up first, so this trades ingest cost, not freshness).
     flush_s: float = Field(5.0, ge=0)
     intervals: dict[str, list[str]] = Field(
-        default_factory=lambda: {"building_energy": ["15m", "1h", "1d"]}
+        default_factory=lambda: {
+            "building_energy": ["15m", "1h", "1d"],
+            "bus_position": ["1h", "1d"],  # mean speed, odometer and path per hour
+        }
     )
 
     @field_validator("intervals")

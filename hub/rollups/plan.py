@@ -18,8 +18,9 @@ at the interval's start, holding for every numeric field ``f`` of ``m``:
                        ``f_last``, so late data in one interval never changes another's row)
 ====================== ===================================================================
 
-and ``last_offset_ns``: the time from the interval's start to its last raw point (of any
-field), which tells
+(a measurement whose points carry ``latitude`` and ``longitude`` also keeps the path through
+its fixes: :mod:`hub.rollups.path`), and ``last_offset_ns``: the time from the interval's
+start to its last raw point (of any field), which tells
 the maintenance whether a new batch only appends to the interval (then the row and the new
 points are combined) or lands inside it (then the interval is recomputed from raw points).
 
