@@ -221,19 +221,23 @@ class RollupSettings(BaseModel):
     intervals: dict[str, list[str]] = Field(
         default_factory=lambda: {"building_energy": ["15m", "1h", "1d"]}
     )
+    # Per connector, seconds in each status (hub.rollups.status): charger_status_1h, _1d.
+    status_intervals: list[str] = Field(default_factory=lambda: ["1h", "1d"])
 
-    @field_validator("intervals")
-    @classmethod
-    def _valid_plan(cls, intervals: dict[str, list[str]]) -> dict[str, list[str]]:
+    @model_validator(mode="after")
+    def _valid_plan(self) -> RollupSettings:
         from hub.rollups.plan import RollupPlan
 
-        RollupPlan.from_labels(intervals)  # ValueError names the measurement and interval
-        return intervals
+        # ValueError names the measurement and interval
+        RollupPlan.from_labels(self.intervals, self.status_intervals)
+        return self
 
     def plan(self) -> RollupPlan:
         from hub.rollups.plan import RollupPlan
 
-        return RollupPlan.from_labels(self.intervals if self.enabled else {})
+        if not self.enabled:
+            return RollupPlan({})
+        return RollupPlan.from_labels(self.intervals, self.status_intervals)
 
 
 class FeedSettings(BaseModel):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from hub.contracts import Store
 from hub.devices import DeviceRegistry
+from hub.rollups.plan import Rollup
 from hub.settings import InsightsSettings
 
 __all__ = ["DAY_NS", "NS_PER_S", "Context", "format_time", "utc"]
@@ -25,6 +26,8 @@ class Context:
     config: InsightsSettings
     max_points: int
     now_ns: int
+    # the status rollups (hub.rollups.status) the store keeps: utilization reads them
+    status_rollups: tuple[Rollup, ...] = ()
 
     @property
     def day_start_ns(self) -> int:

@@ -52,6 +52,11 @@ class RetentionGuard:
             return False
         return rollups_cover_before(query, self._rollups, covered, horizon_ns)
 
+    @property
+    def rollup_coverage(self) -> dict[str, int]:
+        """The inner store's (``{}`` for one that keeps no rollups)."""
+        return dict(getattr(self.inner, "rollup_coverage", None) or {})
+
     def write(self, points: Sequence[Point]) -> list[RefusedPoint]:
         return self.inner.write(points)
 

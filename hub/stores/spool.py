@@ -302,6 +302,11 @@ class SpooledStore:
         with self._lock:
             return self._changed.wait_for(lambda: not self._pending, timeout=timeout_s)
 
+    @property
+    def rollup_coverage(self) -> dict[str, int]:
+        """The inner store's (``{}`` for one that keeps no rollups)."""
+        return dict(getattr(self._inner, "rollup_coverage", None) or {})
+
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         return self._inner.aggregate(query)
 
