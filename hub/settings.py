@@ -224,13 +224,21 @@ class RollupSettings(BaseModel):
     # Per connector, seconds in each status (hub.rollups.status): charger_status_1h, _1d.
     status_intervals: list[str] = Field(default_factory=lambda: ["1h", "1d"])
 
-    @model_validator(mode="after")
-    def _valid_plan(self) -> RollupSettings:
+    @field_validator("intervals")
+    @classmethod
+    def _valid_plan(cls, intervals: dict[str, list[str]]) -> dict[str, list[str]]:
         from hub.rollups.plan import RollupPlan
 
-        # ValueError names the measurement and interval
-        RollupPlan.from_labels(self.intervals, self.status_intervals)
-        return self
+        RollupPlan.from_labels(intervals)  # ValueError names the measurement and interval
+        return intervals
+
+    @field_validator("status_intervals")
+    @classmethod
+    def _valid_status_plan(cls, intervals: list[str]) -> list[str]:
+        from hub.rollups.plan import RollupPlan
+
+        RollupPlan.from_labels({}, intervals)  # ValueError names the interval
+        return intervals
 
     def plan(self) -> RollupPlan:
         from hub.rollups.plan import RollupPlan

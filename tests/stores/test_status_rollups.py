@@ -185,7 +185,7 @@ def test_the_rollup_is_read_when_it_answers() -> None:
     assert status_rollup_for(PLAN.status, ever, T0, T0 + 3 * D, D, week) == day
     assert status_rollup_for(PLAN.status, ever, T0 + 5 * M, T0 + 3 * D, H, week) == hour
     assert status_rollup_for(PLAN.status, ever, T0, T0 + 3 * D, 30 * M, week) is None
-    assert status_rollup_for(PLAN.status, ever, T0, T0 + 90 * M, H, week) is None  # no whole hour
+    assert status_rollup_for(PLAN.status, ever, T0 + 30 * M, T0 + 90 * M, H, week) is None
     late = {hour.name: T0 - week + H, day.name: T0}
     assert status_rollup_for(PLAN.status, late, T0, T0 + 3 * D, H, week) is None
 
