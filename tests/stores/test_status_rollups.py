@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,10 +21,12 @@ from hub.insights.context import Context
 from hub.insights.events import Event
 from hub.insights.status_rollups import status_rollup_for
 from hub.points import Point
+from hub.query import PointsQuery
 from hub.rollups import RollupPlan
 from hub.rollups.status import Span, spans
 from hub.settings import InsightsSettings
 from hub.stores.duckdb import DuckDBStore
+from hub.stores.influxdb import InfluxDBStore
 from tests.conftest import fresh_database
 from tests.servers_influx import RunningServer
 from tests.stores.test_rollups import influx_rolled
@@ -204,3 +207,73 @@ def test_a_day_composed_of_its_hours_is_the_day_of_its_reports() -> None:
     assert composed == day
     assert day.within.charging_ns == 125 * M and day.within.observed_ns == 195 * M
     assert day.within.occupied_ns == 125 * M
+
+
+def fixed_history(site: str) -> list[Point]:
+    """Two connectors over two days, one of them a 2.0.1 transaction."""
+    one = {"device": f"cp-{site}", "site": site, "connector": "1"}
+    two = {**one, "connector": "2"}
+    station = {"device": f"cp-{site}", "site": site}
+    tx = {"session_id": f"tx-{site}", "event": "started", "charging_state": "EVConnected"}
+    return [
+        Point("charger_status", one, {"status": "Available"}, T0 - 3 * H + 7 * S),
+        Point("charger_status", one, {"status": "Charging"}, T0 + 5 * H + 11 * S),
+        Point("charger_status", one, {"status": "Available"}, T0 + 30 * H),
+        Point("charger_status", two, {"status": "Occupied"}, T0 + 2 * H + 5 * S),
+        Point("charger_session", two, tx, T0 + 2 * H + 5 * S),
+        Point("charger_session", station, {**tx, "event": "updated", "charging_state": "Charging"},
+              T0 + 4 * H + 13 * S),
+        Point("charger_status", two, {"status": "Available"}, T0 + 40 * H),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "backend", ["duckdb", pytest.param("influxdb", marks=pytest.mark.influxdb)]
+)
+def test_rebuild_covers_status_stored_before_the_rollups(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Reports stored before the status rollups were enabled: utilization reads them raw
+    until ``rebuild_rollups`` has rolled them up, then reads the rollups, with one answer."""
+    if backend == "duckdb":
+        plain: Store = DuckDBStore(tmp_path / "old.duckdb")
+        assert plain.write(fixed_history("s-old")) == []
+        plain.close()
+        rolled: DuckDBStore | InfluxDBStore = DuckDBStore(tmp_path / "old.duckdb", rollups=PLAN)
+    else:
+        server: RunningServer = request.getfixturevalue("influxd")
+        database = fresh_database(server)
+        plain = InfluxDBStore(server.url, database, api="v1")
+        assert plain.write(fixed_history("s-old")) == []
+        plain.close()
+        rolled = influx_rolled(server, database, PLAN)
+        assert rolled.write([Point("other", {}, {"x": 1.0}, T0)]) == []  # records coverage
+    start, end, now = T0 - D, T0 + 2 * D, T0 + 3 * D
+    raw = utilization_windows(context(rolled, now, False), {}, start, end, H, "1h")
+    assert any(w.charging_s for w in raw.windows)
+
+    def chosen() -> object:
+        return status_rollup_for(PLAN.status, rolled.rollup_coverage, start, end, H, 7 * D)
+
+    assert chosen() is None
+    steps: list[tuple[str, int, int]] = []
+    rolled.rebuild_rollups(start - 7 * D, lambda *step: steps.append(step))
+    assert steps[-1][0] == "charger_status" and steps[-1][1] == steps[-1][2]
+    assert chosen() == PLAN.status[0]
+    assert utilization_windows(context(rolled, now, True), {}, start, end, H, "1h") == raw
+    rolled.close()
+
+
+def test_duckdb_rolls_up_status_a_crash_left_pending(tmp_path: Path) -> None:
+    """The (device, hour) pairs a batch touched are recorded in its own transaction: a file
+    closed before they were rolled up rolls them up when opened again, before a read."""
+    store = DuckDBStore(tmp_path / "a.duckdb", rollups=PLAN, rollup_flush_s=3600.0)
+    assert store.write(fixed_history("s-a")) == []
+    store.close()  # nothing rolled up yet
+    store = DuckDBStore(tmp_path / "a.duckdb", rollups=PLAN, rollup_flush_s=3600.0)
+    start, end, now = T0, T0 + 2 * D, T0 + 2 * D
+    rolled = utilization_windows(context(store, now, True), {}, start, end, D, "1d")
+    assert rolled == utilization_windows(context(store, now, False), {}, start, end, D, "1d")
+    hours = store.points(PointsQuery("charger_status_1h", T0 - D, T0 + 2 * D))
+    assert len(hours) == 6  # one row per connector and hour with a report
+    store.close()
