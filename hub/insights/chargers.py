@@ -29,7 +29,11 @@ from hub.insights.status import (
     utilization,
     with_charging_states,
 )
-from hub.insights.status_rollups import status_rollup_for, utilization_from_rollup
+from hub.insights.status_rollups import (
+    lookback_rollup,
+    status_rollup_for,
+    utilization_from_rollup,
+)
 from hub.precision import Kwh, S, Share
 from hub.query import LatestQuery
 
@@ -194,16 +198,19 @@ def utilization_windows(
     """Per site and window, from the status rollups when one answers exactly
     (:mod:`hub.insights.status_rollups`), else from every status report."""
     until = min(end_ns, ctx.now_ns)
+    covered = getattr(ctx.store, "rollup_coverage", None) or {}
     rollup = status_rollup_for(
         ctx.status_rollups,
-        getattr(ctx.store, "rollup_coverage", None) or {},
+        covered,
         start_ns,
         until,
         every_ns,
         ctx.config.status_lookback_s * NS_PER_S,
     )
     if rollup is not None:
-        per_site = utilization_from_rollup(ctx, where, rollup, start_ns, until, every_ns)
+        oldest = start_ns - ctx.config.status_lookback_s * NS_PER_S
+        lookback = lookback_rollup(ctx.status_rollups, covered, rollup, oldest)
+        per_site = utilization_from_rollup(ctx, where, rollup, start_ns, until, every_ns, lookback)
     else:
         per_site = _raw_utilization(ctx, where, start_ns, until, every_ns)
     rows = [

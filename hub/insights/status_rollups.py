@@ -9,8 +9,8 @@ does this one, from the last row before ``start``. The coarsest such rollup with
 interval inside the range is read. Per connector, in time order:
 
 1. the rows of the intervals wholly inside ``[start, until)`` (``until = min(end, now)``),
-   and the rows before ``start`` (of those only the last report counts: the status at
-   ``start``);
+   and the rows before ``start`` (of those only the last report counts, the status at
+   ``start``: read from the coarsest rollup that holds them, a day's row rather than 24);
 2. the raw reports of the interval cut by ``start`` and of the one cut by ``until``: a row
    does not say where inside its interval its time was spent;
 3. between consecutive elements the earlier one's last status holds (cut at the windows'
@@ -30,7 +30,7 @@ from hub.insights.status import Connector, WindowTally, WindowUse
 from hub.rollups.plan import Rollup
 from hub.rollups.status import ENTITY, ROW_FIELDS, Span, folded_reports
 
-__all__ = ["status_rollup_for", "utilization_from_rollup"]
+__all__ = ["lookback_rollup", "status_rollup_for", "utilization_from_rollup"]
 
 Where = dict[str, tuple[str, ...]]
 
@@ -65,13 +65,38 @@ def status_rollup_for(
     return None
 
 
+def lookback_rollup(
+    rollups: Sequence[Rollup], covered_since_ns: Mapping[str, int], rollup: Rollup, oldest_ns: int
+) -> Rollup:
+    """The coarsest of ``rollups`` (``rollup`` at least) whose rows before ``start`` may
+    stand for ``rollup``'s: a multiple of its interval, holding every interval from the one
+    holding ``oldest_ns`` on."""
+    for coarser in reversed(rollups):
+        interval = coarser.interval_ns
+        since = covered_since_ns.get(coarser.name)
+        whole = interval % rollup.interval_ns == 0
+        if whole and since is not None and since <= oldest_ns - oldest_ns % interval:
+            return coarser
+    return rollup
+
+
 def utilization_from_rollup(
-    ctx: Context, where: Where, rollup: Rollup, start_ns: int, until_ns: int, every_ns: int
+    ctx: Context,
+    where: Where,
+    rollup: Rollup,
+    start_ns: int,
+    until_ns: int,
+    every_ns: int,
+    lookback: Rollup | None = None,
 ) -> dict[str, list[WindowUse]]:
     """Per site, the windows :func:`hub.insights.status.utilization` gives over the raw
-    reports (connector 0, the whole station, left out)."""
+    reports (connector 0, the whole station, left out); ``lookback`` (see
+    :func:`lookback_rollup`) holds the rows before ``start``."""
     interval = rollup.interval_ns
     oldest = start_ns - ctx.config.status_lookback_s * NS_PER_S
+    lookback = lookback or rollup
+    step = lookback.interval_ns
+    switch = start_ns - start_ns % step  # lookback's rows before, rollup's from
     cut_head = start_ns % interval != 0
     whole_from = start_ns + (-start_ns) % interval
     whole_until = until_ns - until_ns % interval
@@ -83,7 +108,8 @@ def utilization_from_rollup(
         elements[key].append(element)
         sites.setdefault(key, event.tags["site"])
 
-    for row in _read(ctx, rollup.name, ROW_FIELDS, where, oldest - oldest % interval, whole_until):
+    rows = _read(ctx, lookback.name, ROW_FIELDS, where, oldest - oldest % step, switch)
+    for row in rows + _read(ctx, rollup.name, ROW_FIELDS, where, switch, whole_until):
         if cut_head and whole_from - interval <= row.time_ns < whole_from:
             continue  # the interval cut by start: its raw reports below
         span = Span.of_row(row.time_ns, row.fields)
