@@ -230,6 +230,8 @@ class RollupSettings(BaseModel):
             "bus_position": ["1h", "1d"],  # mean speed, odometer and path per hour
         }
     )
+    # Per connector, seconds in each status (hub.rollups.status): charger_status_1h, _1d.
+    status_intervals: list[str] = Field(default_factory=lambda: ["1h", "1d"])
 
     @field_validator("intervals")
     @classmethod
@@ -239,10 +241,20 @@ class RollupSettings(BaseModel):
         RollupPlan.from_labels(intervals)  # ValueError names the measurement and interval
         return intervals
 
+    @field_validator("status_intervals")
+    @classmethod
+    def _valid_status_plan(cls, intervals: list[str]) -> list[str]:
+        from hub.rollups.plan import RollupPlan
+
+        RollupPlan.from_labels({}, intervals)  # ValueError names the interval
+        return intervals
+
     def plan(self) -> RollupPlan:
         from hub.rollups.plan import RollupPlan
 
-        return RollupPlan.from_labels(self.intervals if self.enabled else {})
+        if not self.enabled:
+            return RollupPlan({})
+        return RollupPlan.from_labels(self.intervals, self.status_intervals)
 
 
 class FeedSettings(BaseModel):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from hub.contracts import Store
 from hub.devices import DeviceRegistry
 from hub.rollups import RollupPlan
+from hub.rollups.plan import Rollup
 from hub.settings import InsightsSettings
 
 __all__ = ["DAY_NS", "NS_PER_S", "Context", "format_time", "utc"]
@@ -21,7 +22,7 @@ class Context:
     """One request's inputs. ``now_ns`` is read once from the clock, so an answer is about one
     instant (tests pass a fixed one); ``max_points`` caps the raw points one answer reads;
     ``rollups`` is the plan the store keeps, for the answers that read rollup rows
-    themselves (bus-km)."""
+    themselves (bus-km, utilization)."""
 
     store: Store
     registry: DeviceRegistry
@@ -29,6 +30,12 @@ class Context:
     max_points: int
     now_ns: int
     rollups: RollupPlan = field(default_factory=lambda: RollupPlan({}))
+
+    @property
+    def status_rollups(self) -> tuple[Rollup, ...]:
+        """The status rollups (:mod:`hub.rollups.status`) the store keeps: utilization reads
+        them."""
+        return self.rollups.status
 
     @property
     def day_start_ns(self) -> int:

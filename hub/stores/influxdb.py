@@ -90,6 +90,8 @@ from hub.query import (
 )
 from hub.retention import COVERAGE_MEASUREMENT, DAY_NS, ROLLUP_SETTING
 from hub.rollups import RollupPlan, rollup_field, rollup_for
+from hub.rollups import status as status_rollups
+from hub.rollups.plan import STATUS_MEASUREMENT
 from hub.rollups.split import split_aggregate
 from hub.stores import influx_rollups
 from hub.stores.influxql import (
@@ -210,14 +212,14 @@ class InfluxDBStore:
             else:
                 lines.append((point, encode_line(point)))
         if lines:
-            if self._rollups.by_measurement:
+            if self._rollups:
                 self._check_rollup_policy()
-            if self._rollups.by_measurement and (
+            if self._rollups and (
                 not self._coverage_recorded or time_ns() - self._coverage_written_ns > DAY_NS
             ):
                 self._record_coverage()  # decided before the first raw point lands
             refused += self._write_isolating(lines)
-            if self._rollups.by_measurement:
+            if self._rollups:
                 self._roll_up([point for point, _ in lines], refused)
         return refused
 
@@ -233,6 +235,13 @@ class InfluxDBStore:
             influx_rollups.roll_up(
                 self._query, self._post_points, self._source, self._rollups.of(measurement), written
             )
+        if self._rollups.status:
+            written = [point for point in points if id(point) not in refused_ids]
+            touched = status_rollups.touched_by(written)
+            if touched:
+                status_rollups.recompute(
+                    self.points, self._post_points, self._rollups.status, touched
+                )
 
     def _post_points(self, points: list[Point]) -> None:
         """Write rollup points (or the coverage record) to the rollups' policy. A row the
@@ -364,7 +373,28 @@ class InfluxDBStore:
             self.set_rollup_coverage(
                 {r.name: min(covered.get(r.name, start), start) for r in rollups}
             )
+        if self._rollups.status:
+            self._rebuild_status(since_ns, end, covered, progress)
         return self.rollup_coverage
+
+    def _rebuild_status(
+        self,
+        since_ns: int,
+        end_ns: int,
+        covered: dict[str, int],
+        progress: Callable[[str, int, int], None] | None,
+    ) -> None:
+        """The status rollups' part of :meth:`rebuild_rollups` (:mod:`hub.rollups.status`)."""
+        rollups = self._rollups.status
+        chunk = rollups[-1].interval_ns
+        start = since_ns - since_ns % chunk
+        total = max(0, (end_ns - start) // chunk + 1)
+        for done in range(total):
+            low = start + done * chunk
+            status_rollups.rebuild(self.points, self._post_points, rollups, low, low + chunk)
+            if progress:
+                progress(STATUS_MEASUREMENT, done + 1, total)
+        self.set_rollup_coverage({r.name: min(covered.get(r.name, start), start) for r in rollups})
 
     def set_rollup_coverage(self, since_ns: dict[str, int]) -> None:
         """Record that each named rollup holds every interval from its ``since_ns`` on. The

@@ -85,7 +85,8 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
             with hub.client() as client:
                 catalog = client.get("/api/v1/catalog").json()
             stored = {m["name"]: m["points"] for m in catalog["measurements"]}
-            # the hub's own rollups (building_energy, bus_position) are measurements too
+            # the hub's own rollups (building_energy_1h, bus_position_1h, charger_status_1h...)
+            # are measurements too
             rollups = settings.rollups.plan().names
             return (
                 rollups <= set(stored)
