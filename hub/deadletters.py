@@ -101,6 +101,9 @@ class DeadLetterLog:
         # so the files stay near the bound instead of at their largest. A log made before
         # this is converted once (VACUUM).
         self._con.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        # The WAL is checkpointed (and so cut back) once it holds a twentieth of the bound,
+        # which the trim's target (80 % of the bound) leaves room for.
+        self._con.execute(f"PRAGMA wal_autocheckpoint={max(16, min(1000, max_bytes // 81920))}")
         self._con.executescript(_SCHEMA)
         if self._con.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
             self._con.execute("VACUUM")
@@ -163,10 +166,11 @@ class DeadLetterLog:
             # full disk refuses it) must not reach the caller, who would append them again.
             # The bound is enforced on the next append.
             try:
+                # Past 90 % of the bound (counted, or on disk with the WAL: pages hold more
+                # than the counted bytes), down to 80 %: the next batches fit under the bound.
                 on_disk = self._bytes_on_disk()
-                if max(self.bytes, on_disk) > self.max_bytes:
-                    # down to 90 % of the bound on disk: pages hold more than the counted bytes
-                    target = self.max_bytes * 0.9 * min(1.0, self.bytes / max(on_disk, 1))
+                if max(self.bytes, on_disk) > self.max_bytes * 0.9:
+                    target = self.max_bytes * 0.8 * min(1.0, self.bytes / max(on_disk, 1))
                     dropped += self._drop_oldest(self.bytes - int(target))
                 now = time.monotonic()
                 if now - self._aged_at >= _AGE_CHECK_S:
@@ -180,10 +184,13 @@ class DeadLetterLog:
             self._on_dropped(dropped)
 
     def _bytes_on_disk(self) -> int:
-        """The pages the letters use (the file less its free pages; caller holds the lock)."""
+        """The pages the letters use (the file less its free pages) and the WAL (caller holds
+        the lock)."""
         pages = self._con.execute("PRAGMA page_count").fetchone()[0]
         free = self._con.execute("PRAGMA freelist_count").fetchone()[0]
-        return int((pages - free) * self._con.execute("PRAGMA page_size").fetchone()[0])
+        wal = self._path.with_name(self._path.name + "-wal")
+        wal_bytes = wal.stat().st_size if wal.exists() else 0
+        return int((pages - free) * self._con.execute("PRAGMA page_size").fetchone()[0]) + wal_bytes
 
     def _drop_oldest(self, excess: int) -> Counter[str]:
         """Delete the oldest letters until ``excess`` bytes are gone (caller holds the lock)."""
