@@ -307,14 +307,17 @@ class DuckDBStore:
                 self._reopen()
             con = self._cursor()
             try:
-                try:
-                    schema, rejected = self._transaction(con, by_table)
-                except _KeyStored as stored:
-                    # A key of this batch is stored already (a redelivery, or fields of one
-                    # instant arriving in two batches): the batch again, merging into the rows.
-                    con.execute("ROLLBACK")
-                    self._merging[stored.table] = _MERGE_BATCHES
-                    schema, rejected = self._transaction(con, by_table)
+                while True:
+                    try:
+                        schema, rejected = self._transaction(con, by_table)
+                        break
+                    except _KeyStored as stored:
+                        # A key of this batch is stored already (a redelivery, or fields of
+                        # one instant arriving in two batches): the batch again, merging into
+                        # that table's rows, and into each further table that meets one
+                        # (each time one more table merges: at most one retry per table).
+                        con.execute("ROLLBACK")
+                        self._merging[stored.table] = _MERGE_BATCHES
                 refused += rejected
                 refused_ids = {id(r.point) for r in refused}
                 for table, rows in by_table.items():

@@ -71,3 +71,19 @@ def test_a_table_back_to_appending_still_merges_a_redelivery(
     assert store.aggregate(
         AggregateQuery("meter", "energy_wh", "max", T0, T0 + 3600 * S, every_ns=3600 * S)
     ) == [SeriesResult({}, [Bucket(T0, 8.0)])]
+
+
+def test_a_redelivery_meeting_stored_keys_in_two_tables_is_written_at_once(
+    store: DuckDBStore,
+) -> None:
+    """Both tables appending, both meet stored keys: the retry merges into the first and
+    meets the second's; it merges into both then, in the same write (the write used to fail
+    once, an error counted and the batch retried by the pipeline)."""
+    batch = [
+        reading("power", "p1", 0, power_w=1.0),
+        reading("meter", "m1", 0, energy_wh=10.0),
+    ]
+    assert store.write(batch) == []
+    assert store.write(batch) == []  # a redelivery after a hub restart
+    assert totals(store, "power", "power_w") == (1.0, 1.0)
+    assert totals(store, "meter", "energy_wh") == (1.0, 10.0)
