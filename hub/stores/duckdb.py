@@ -28,6 +28,7 @@ write or ping, so the hub heals by itself when space returns.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import threading
@@ -59,7 +60,7 @@ from hub.query import (
 )
 from hub.rollups import Rollup, RollupPlan, rollup_for
 from hub.rollups.plan import STATS, rollup_field
-from hub.rollups.split import cuts, split_aggregate
+from hub.rollups.split import cuts, split_aggregate, whole_windows
 from hub.stores import duckdb_rollups
 from hub.stores.latest import LatestIndex
 
@@ -812,7 +813,18 @@ class DuckDBStore:
 
     def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
         with self._reading():
-            return self._sum_of_means(query)
+            if not self._rollups.of(query.measurement):
+                return self._sum_of_means(query)
+            # The windows the range cuts (at most its first and last) from raw points, the
+            # whole windows between them from a rollup when one answers them: each window is
+            # read whole from one source, so nothing is merged.
+            return [
+                bucket
+                for low, high in whole_windows(query.start_ns, query.end_ns, query.every_ns)
+                for bucket in self._sum_of_means(
+                    dataclasses.replace(query, start_ns=low, end_ns=high)
+                )
+            ]
 
     def _sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
         columns = self._columns.get(query.measurement)
@@ -822,21 +834,21 @@ class DuckDBStore:
             raise QueryError(
                 f"mean needs a numeric field; {query.field!r} is {_KIND[columns[query.field]]}"
             )
+        table, columns, mean, present = self._means_source(query, columns)
         filters = self._where(columns, query.where)
         if filters is None:
             return []
         clauses, params = filters
-        field = _quote(query.field)
         # A series tag the table lacks is "" for every point: it splits nothing.
         series = [
             f"COALESCE({_quote(tag)}, '')" for tag in query.series_by if columns.get(tag) == TAG
         ]
-        conditions = " AND ".join([f"{field} IS NOT NULL", *clauses])
+        conditions = " AND ".join([present, *clauses])
         sql = f"""
             WITH means AS (
                 SELECT (epoch_ns(time) // {query.every_ns}) * {query.every_ns} AS bucket,
-                       avg({field}) AS mean
-                FROM {_quote(query.measurement)}
+                       {mean} AS mean
+                FROM {_quote(table)}
                 WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
                   AND {conditions}
                 GROUP BY {", ".join(["bucket", *series])}
@@ -844,6 +856,33 @@ class DuckDBStore:
             SELECT bucket, sum(mean) FROM means GROUP BY bucket ORDER BY bucket"""
         rows = self._cursor().execute(sql, [query.start_ns, query.end_ns, *params]).fetchall()
         return [Bucket(int(bucket), float(value)) for bucket, value in rows]
+
+    def _means_source(
+        self, query: SumOfMeansQuery, columns: dict[str, str]
+    ) -> tuple[str, dict[str, str], str, str]:
+        """Where ``query``'s per-series means come from: the table, its columns, the mean and
+        the condition a row must meet. The coarsest rollup that answers a ``mean`` of the same
+        windows exactly (stored sums over stored counts, never a mean of means) when there is
+        one, else the raw points."""
+        as_mean = AggregateQuery(
+            query.measurement, query.field, "mean", query.start_ns, query.end_ns, query.every_ns
+        )
+        rollup = (
+            rollup_for(as_mean, self._rollups, self._covered)
+            if self._rollups.of(query.measurement) and self._rollups_current(query.measurement)
+            else None
+        )
+        count = rollup_field(query.field, "count")
+        if rollup is None or count not in self._columns.get(rollup.name, {}):
+            field = _quote(query.field)
+            return query.measurement, columns, f"avg({field})", f"{field} IS NOT NULL"
+        total = _quote(rollup_field(query.field, "sum"))
+        return (
+            rollup.name,
+            self._columns[rollup.name],
+            f"sum({total}) / sum({_quote(count)})",
+            f"{_quote(count)} IS NOT NULL",
+        )
 
     def _aggregate_rollup(
         self, query: AggregateQuery, rollup: Rollup, clauses: list[str], params: list[Any]
