@@ -12,8 +12,9 @@ building, 6 districts) with ``power_w`` and a cumulative ``energy_import_wh`` re
 Then ``cityhub rollups rebuild`` does its work (``DuckDBStore.rebuild_rollups``, timed), and
 each question is asked of the same file twice, in one run: by a store with rollups and by one
 without (reading raw points), in-process (the store call the API makes, without HTTP and
-JSON), ``repeats`` times after two warm-ups. Results go to ``bench/results/rollups.json`` and
-``rollups.md``; nothing is asserted (the issue's targets are printed beside the figures).
+JSON), ``repeats`` times after two warm-ups, the two stores taking turns. Results go to
+``bench/results/rollups.json`` and ``rollups.md``; nothing is asserted (the issue's targets
+are printed beside the figures).
 """
 
 from __future__ import annotations
@@ -89,18 +90,24 @@ def generate(path: Path, meters: int, readings: int, step_s: int, end_s: int) ->
     return int(count)
 
 
-def _timed(call: Any, repeats: int) -> dict[str, float]:
-    times = []
+def _timed(calls: dict[str, Any], repeats: int) -> dict[str, dict[str, float]]:
+    """Each call's p50 and p99 (ms) over ``repeats`` rounds after two warm-ups; the calls
+    take turns within each round, so a change of load on a shared machine falls on both."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for attempt in range(repeats + 2):
-        started = time.perf_counter()
-        call()
-        if attempt >= 2:
-            times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return {
-        "p50_ms": round(statistics.median(times), 1),
-        "p99_ms": round(times[min(len(times) - 1, round(0.99 * len(times)))], 1),
-    }
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            if attempt >= 2:
+                times[name].append((time.perf_counter() - started) * 1000)
+    result = {}
+    for name, taken in times.items():
+        taken.sort()
+        result[name] = {
+            "p50_ms": round(statistics.median(taken), 1),
+            "p99_ms": round(taken[min(len(taken) - 1, round(0.99 * len(taken)))], 1),
+        }
+    return result
 
 
 @dataclass(frozen=True)
@@ -123,9 +130,7 @@ def _ask(store: Any, question: Any) -> list[Any]:
             store, question.where, question.start_ns, question.end_ns, question.window_ns
         )
         return [({}, [peak] if peak else [])]
-    return [
-        (s.tags, [(b.time_ns, b.value) for b in s.buckets]) for s in store.aggregate(question)
-    ]
+    return [(s.tags, [(b.time_ns, b.value) for b in s.buckets]) for s in store.aggregate(question)]
 
 
 def measure(path: Path, queries: dict[str, Any], repeats: int) -> list[dict[str, Any]]:
@@ -134,14 +139,20 @@ def measure(path: Path, queries: dict[str, Any], repeats: int) -> list[dict[str,
     from hub.stores.duckdb import DuckDBStore
 
     rows: dict[str, dict[str, Any]] = {label: {"query": label} for label in queries}
-    for mode, plan in (("rollups", RollupPlan.from_labels(LABELS)), ("raw", None)):
-        store = DuckDBStore(path, rollups=plan)
-        try:
-            for label, query in queries.items():
+    # one process may open a file twice: both stores read the same data, one with rollups
+    stores = {
+        "rollups": DuckDBStore(path, rollups=RollupPlan.from_labels(LABELS)),
+        "raw": DuckDBStore(path),
+    }
+    try:
+        for label, query in queries.items():
+            for mode, store in stores.items():
                 rows[label][f"{mode}_answer"] = _ask(store, query)
-                rows[label][mode] = _timed(lambda q=query, s=store: _ask(s, q), repeats)
-                progress(f"rollups: {label} ({mode}): {rows[label][mode]}")
-        finally:
+            calls = {mode: lambda q=query, s=store: _ask(s, q) for mode, store in stores.items()}
+            rows[label] |= _timed(calls, repeats)
+            progress(f"rollups: {label}: {rows[label]['rollups']} / raw {rows[label]['raw']}")
+    finally:
+        for store in stores.values():
             store.close()
     for row in rows.values():
         row["same_answer"] = _close(row.pop("rollups_answer"), row.pop("raw_answer"))
