@@ -46,7 +46,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from hub.errors import BeyondRetention
 from hub.increase import RESET_BELOW
@@ -160,11 +160,8 @@ class SumOfMeansQuery:
             raise ValueError("every must be a positive duration")
 
 
-class Bucket(NamedTuple):
-    """One window's answer. A named tuple rather than a frozen dataclass: a year of days
-    city-wide is 365,000 of them, and a tuple is made in half the time (measured 61 against
-    116 ms), a sixth of that answer's time."""
-
+@dataclass(frozen=True, slots=True)
+class Bucket:
     time_ns: int  # window start
     value: float | None
 
