@@ -115,16 +115,22 @@ class Peak:
     window_ns: int
 
 
-def _ask(store: Any, question: Any) -> list[Any]:
-    """``question`` asked of ``store``, the answer as (tags, [(time, value)]) pairs."""
+def _call(store: Any, question: Any) -> Any:
+    """``question`` asked of ``store``: the call that is timed."""
     from hub.insights.energy import peak_demand_w
 
     if isinstance(question, Peak):
-        peak = peak_demand_w(
+        return peak_demand_w(
             store, question.where, question.start_ns, question.end_ns, question.window_ns
         )
-        return [({}, [peak] if peak else [])]
-    return [(s.tags, [(b.time_ns, b.value) for b in s.buckets]) for s in store.aggregate(question)]
+    return store.aggregate(question)
+
+
+def _comparable(question: Any, answer: Any) -> list[Any]:
+    """An answer of :func:`_call` as (tags, [(time, value)]) pairs."""
+    if isinstance(question, Peak):
+        return [({}, [answer] if answer else [])]
+    return [(s.tags, [(b.time_ns, b.value) for b in s.buckets]) for s in answer]
 
 
 def measure(path: Path, queries: dict[str, Any], repeats: int) -> list[dict[str, Any]]:
@@ -140,8 +146,8 @@ def measure(path: Path, queries: dict[str, Any], repeats: int) -> list[dict[str,
         store = DuckDBStore(path, rollups=plan)
         try:
             for label, query in queries.items():
-                rows[label][f"{mode}_answer"] = _ask(store, query)
-                rows[label][mode] = _timed(lambda q=query, s=store: _ask(s, q), repeats)
+                rows[label][f"{mode}_answer"] = _comparable(query, _call(store, query))
+                rows[label][mode] = _timed(lambda q=query, s=store: _call(s, q), repeats)
                 progress(f"rollups: {label} ({mode}): {rows[label][mode]}")
         finally:
             store.close()
