@@ -39,6 +39,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from chaos.harness import Broker, Hub, NumberedPublisher, hour_start, registry, settled_count
+from hub.ingest.mqtt import MqttSource
 
 HERE = Path(__file__).resolve().parent
 METERS = 50
@@ -141,9 +142,10 @@ def backlog(workdir: Path, name: str, messages: int) -> dict[str, object]:
         broker.stop()
 
 
-def _session_present(port: int, subscribe: bool) -> bool:
+def _session_present(port: int, subscribe: bool, save_pid_file: Path | None = None) -> bool:
     """Connect as the persistent session ``hub-window`` (subscribing if asked); whether the
-    broker still had the session."""
+    broker still had the session. With ``save_pid_file``, once subscribed, ask the broker to
+    save as the hub does with ``CITYHUB_MQTT__BROKER_PID_FILE`` (the hub's own code)."""
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id="hub-window", protocol=MQTTProtocolVersion.MQTTv5
     )
@@ -156,8 +158,13 @@ def _session_present(port: int, subscribe: bool) -> bool:
         else:
             done.set()
 
+    def on_subscribe(*_: object) -> None:
+        if save_pid_file is not None:
+            MqttSource._ask_broker_to_save(save_pid_file)
+        done.set()
+
     client.on_connect = on_connect
-    client.on_subscribe = lambda *_: done.set()
+    client.on_subscribe = on_subscribe
     properties = Properties(PacketTypes.CONNECT)
     properties.SessionExpiryInterval = 3600
     client.connect("127.0.0.1", port, clean_start=False, properties=properties)
@@ -167,8 +174,11 @@ def _session_present(port: int, subscribe: bool) -> bool:
     return present[0]
 
 
-def session_window(workdir: Path, name: str, delays: list[float], tries: int) -> dict:
-    """For each delay: in how many of ``tries`` crashes the broker forgot the session."""
+def session_window(
+    workdir: Path, name: str, delays: list[float], tries: int, hub_save: bool = False
+) -> dict:
+    """For each delay: in how many of ``tries`` crashes the broker forgot the session;
+    ``hub_save``: the session asks the broker to save once subscribed, as the hub does."""
     forgotten = {}
     for delay in delays:
         lost = 0
@@ -176,7 +186,8 @@ def session_window(workdir: Path, name: str, delays: list[float], tries: int) ->
             broker = Broker(workdir / f"{delay:g}-{attempt}", SETTINGS[name]).start()
             try:
                 time.sleep(0.3 + 0.37 * attempt % 1)  # vary the phase against the save clock
-                _session_present(broker.port, subscribe=True)
+                pid_file = broker.mosquitto.pid_file if hub_save else None
+                _session_present(broker.port, subscribe=True, save_pid_file=pid_file)
                 time.sleep(delay)
                 broker.kill()
                 broker.start()
@@ -184,7 +195,12 @@ def session_window(workdir: Path, name: str, delays: list[float], tries: int) ->
             finally:
                 broker.stop()
         forgotten[f"{delay:g}"] = lost
-    return {"setting": name, "options": SETTINGS[name], "tries": tries, "forgotten": forgotten}
+    return {
+        "setting": name + (" + hub asks to save" if hub_save else ""),
+        "options": SETTINGS[name],
+        "tries": tries,
+        "forgotten": forgotten,
+    }
 
 
 def render_window(run: dict) -> str:
@@ -193,7 +209,8 @@ def render_window(run: dict) -> str:
         "# Mosquitto save settings: how long a new session stays unsaved",
         "",
         f"`python -m bench.autosave --session-window --delays {','.join(delays)} "
-        f"--tries {run['tries']}`, {run['started']}, Mosquitto {run['mosquitto']}: a "
+        f"--tries {run['tries']}{run.get('flags', '')}`, {run['started']}, "
+        f"Mosquitto {run['mosquitto']}: a "
         "persistent session subscribes, the broker is SIGKILLed that many seconds after the "
         "SUBACK and restarted; sessions the broker had forgotten, of "
         f"{run['tries']} tries.",
@@ -247,6 +264,12 @@ def main() -> None:
     parser.add_argument("--session-window", action="store_true")
     parser.add_argument("--delays", default="0,0.5,1,2,3", help="session window: seconds")
     parser.add_argument("--tries", type=int, default=4, help="session window: per delay")
+    parser.add_argument(
+        "--hub-save",
+        action="store_true",
+        help="session window: each setting also with the "
+        "session asking the broker to save once subscribed (CITYHUB_MQTT__BROKER_PID_FILE)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="cityhub-autosave-"))
     version = os.popen("mosquitto -h 2>/dev/null | head -1").read().split()
@@ -254,11 +277,14 @@ def main() -> None:
         delays = [float(d) for d in args.delays.split(",")]
         window = {
             "tries": args.tries,
+            "flags": (f" --only {args.only}" if args.only != ",".join(SETTINGS) else "")
+            + (" --hub-save" if args.hub_save else ""),
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "mosquitto": version[-1] if version else "?",
             "results": [
-                session_window(workdir / name, name, delays, args.tries)
+                session_window(workdir / f"{name}-{save}", name, delays, args.tries, save)
                 for name in args.only.split(",")
+                for save in ((False, True) if args.hub_save else (False,))
             ],
         }
         args.results_dir.mkdir(parents=True, exist_ok=True)

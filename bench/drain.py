@@ -36,6 +36,7 @@ import psutil
 from bench.context import Context, preload, progress
 from bench.cputime import process_tree_cpu_s
 from bench.services import HUB_FILTERS, HubRunner, Influxd, create_session, hub_client_id
+from hub.settings import RollupSettings
 
 __all__ = ["CONSUMERS", "run_drain"]
 
@@ -217,6 +218,9 @@ _RUNS = itertools.count(1)
 def _hub_env(backend: str, influx: Influxd | None) -> dict[str, str]:
     if backend == "duckdb-no-rollups":
         return {"CITYHUB_ROLLUPS__ENABLED": "false"}
+    if backend == "duckdb-no-bus-rollups":  # the default plan but bus_position's
+        plan = {m: i for m, i in RollupSettings().intervals.items() if m != "bus_position"}
+        return {"CITYHUB_ROLLUPS__INTERVALS": json.dumps(plan)}
     if backend == "duckdb":
         return {}
     assert influx is not None
@@ -288,6 +292,10 @@ CONSUMERS: dict[str, tuple[str, Callable[[Context, int], Result]]] = {
     "c0": (
         "hub → DuckDB, rollups off",
         lambda ctx, n: hub_drain(ctx, n, backend="duckdb-no-rollups"),
+    ),
+    "cb": (
+        "hub → DuckDB, rollups but no bus_position ones",
+        lambda ctx, n: hub_drain(ctx, n, backend="duckdb-no-bus-rollups"),
     ),
     "d": (
         "hub → InfluxDB 1.x (spool, v1 /write)",

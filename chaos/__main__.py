@@ -43,6 +43,11 @@ def render_markdown(run: dict) -> str:
         "",
         f"`python -m chaos{' --quick' if run['quick'] else ''} --seed {run['seed']}` "
         f"on {run['machine']}, {run['started']} ({run['seconds']:.0f} s).",
+        *(
+            f"Rerun {rerun['started']} ({rerun['seconds']:.0f} s), these rows replaced: "
+            f"{', '.join(rerun['experiments'])}."
+            for rerun in run.get("reruns", [])
+        ),
         "",
         "| experiment | fault | sent | stored | lost | doubled | recovery (s) | verdict |",
         "|---|---|---:|---:|---:|---:|---:|---|",
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown experiments: {', '.join(unknown)}", file=sys.stderr)
         return 2
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cityhub-chaos-"))
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results: list[Result] = []
     for index, name in enumerate(chosen):
         log(f"{name}: starting")
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "seed": args.seed,
         "quick": args.quick,
-        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "started": started_at,
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
         "seconds": time.monotonic() - started,
         "results": [dataclasses.asdict(r) for r in results],
@@ -107,8 +112,17 @@ def main(argv: list[str] | None = None) -> int:
         previous = json.loads(earlier.read_text())
         fresh = {r["name"]: r for r in run["results"]}
         kept = [fresh.pop(r["name"], r) for r in previous["results"]]
-        run["results"] = kept + list(fresh.values())
-        run["partial_rerun"] = sorted(r.name for r in results)
+        rerun = {
+            "started": run["started"],
+            "seconds": run["seconds"],
+            "experiments": sorted(r.name for r in results),
+        }
+        run.update(
+            results=kept + list(fresh.values()),
+            started=previous["started"],
+            seconds=previous["seconds"],
+            reruns=[*previous.get("reruns", []), rerun],
+        )
     (args.results_dir / f"{stem}.json").write_text(json.dumps(run, indent=2) + "\n")
     (args.results_dir / f"{stem}.md").write_text(render_markdown(run))
     print(render_markdown(run))

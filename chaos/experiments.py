@@ -128,11 +128,15 @@ def broker_crash(
     config: dict[str, str] | None = None,
     label: str = "shipped",
     since: str = "start",
+    *,
+    save_new_session: bool = False,
 ):
     """The broker SIGKILLed ``after_s`` seconds after it started (``since="start"``) or after
     the hub's session was made (``"subscribed"``: the hub ready, its subscription acknowledged,
     the stream just begun: the worst moment for a session not yet saved), restarted at once,
-    while a stream runs; with the shipped configuration or a variant."""
+    while a stream runs; with the shipped configuration or a variant. ``save_new_session``:
+    the hub may signal the broker (``CITYHUB_MQTT__BROKER_PID_FILE``, as in the demo) and asks
+    it to save a new session at once."""
 
     def run(workdir: Path, scale: Scale, seed: int) -> Result:
         moment = f"{after_s:g}s" if since == "start" else f"{after_s:g}s_after_subscribe"
@@ -140,11 +144,19 @@ def broker_crash(
             "" if label == "shipped" else f"_{label}"
         )
         when = "start" if since == "start" else "the hub subscribed"
-        result = Result(name, f"broker SIGKILLed {after_s:g} s after {when} ({label} config)")
+        setup = (
+            "shipped config, the hub asks it to save a new session"
+            if save_new_session
+            else (f"{label} config")
+        )
+        result = Result(name, f"broker SIGKILLed {after_s:g} s after {when} ({setup})")
         t0 = hour_start(seed)
         n = int((after_s + 10) * scale.rate)
         broker = Broker(workdir / "broker", config).start()
-        hub = Hub(workdir, broker.port, **_senml_env(workdir))
+        env = _senml_env(workdir)
+        if save_new_session:
+            env["CITYHUB_MQTT__BROKER_PID_FILE"] = str(broker.mosquitto.pid_file)
+        hub = Hub(workdir, broker.port, **env)
         hub.start()
         subscribed = time.monotonic()
         publisher = NumberedPublisher(broker.port, t0, METERS)
@@ -163,6 +175,7 @@ def broker_crash(
             _finish(result, publisher, [hub], t0, n)
             result.details["sessions_lost"] = hub.metric("cityhub_mqtt_sessions_lost_total")
             result.details["config"] = config or "deploy/mosquitto/mosquitto.conf"
+            result.details["hub_asks_broker_to_save"] = save_new_session
         finally:
             publisher.close()
             hub.stop()
@@ -669,6 +682,10 @@ def experiments(scale: Scale) -> dict[str, Experiment]:
     found["broker_crash_0_5s_after_subscribe"] = broker_crash(0.5, since="subscribed")
     found["broker_crash_0_5s_after_subscribe_on_changes"] = broker_crash(
         0.5, ON_CHANGES, "on_changes", "subscribed"
+    )
+    # the shipped configuration, the hub allowed to signal the broker (the demo's set-up)
+    found["broker_crash_0_5s_after_subscribe_saved_by_hub"] = broker_crash(
+        0.5, since="subscribed", label="saved_by_hub", save_new_session=True
     )
     found["broker_crash_20s_autosave60"] = broker_crash(
         20.0, {"autosave_interval": "60"}, "autosave60"

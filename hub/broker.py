@@ -121,6 +121,12 @@ class Mosquitto:
             path.chmod(0o600)
         return ["allow_anonymous false", f"password_file {passwords}", f"acl_file {acl}"]
 
+    @property
+    def pid_file(self) -> Path:
+        """Where the broker writes its pid: the hub signals it to save a new session at once
+        (``CITYHUB_MQTT__BROKER_PID_FILE``)."""
+        return self.workdir / "mosquitto.pid"
+
     def write_config(self) -> Path:
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -133,6 +139,7 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1",
             f"persistence_location {data}/",
             f"log_dest file {self.workdir / 'mosquitto.log'}",
+            f"pid_file {self.pid_file}",
             *self._auth_lines(),
             *self.extra,
         ]

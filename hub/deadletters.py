@@ -97,7 +97,16 @@ class DeadLetterLog:
         # disk use stays near its bound, and a full disk is met (and reported) at the next
         # commit, not once the WAL's spare room and the file's free pages are used up.
         self._con.execute("PRAGMA journal_size_limit=0")
+        # Pages a trim frees go back to the file system (incremental_vacuum after each trim),
+        # so the files stay near the bound instead of at their largest. A log made before
+        # this is converted once (VACUUM).
+        self._con.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        # The WAL is checkpointed (and so cut back) once it holds a twentieth of the bound,
+        # which the trim's target (80 % of the bound) leaves room for.
+        self._con.execute(f"PRAGMA wal_autocheckpoint={max(16, min(1000, max_bytes // 81920))}")
         self._con.executescript(_SCHEMA)
+        if self._con.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            self._con.execute("VACUUM")
         self._migrate()
         total = f"SELECT coalesce(sum({_FOOTPRINT}), 0) FROM dead_letters"
         self.bytes = int(self._con.execute(total).fetchone()[0])
@@ -157,8 +166,12 @@ class DeadLetterLog:
             # full disk refuses it) must not reach the caller, who would append them again.
             # The bound is enforced on the next append.
             try:
-                if self.bytes > self.max_bytes:
-                    dropped += self._drop_oldest(self.bytes - int(self.max_bytes * 0.9))
+                # Past 90 % of the bound (counted, or on disk with the WAL: pages hold more
+                # than the counted bytes), down to 80 %: the next batches fit under the bound.
+                on_disk = self._bytes_on_disk()
+                if max(self.bytes, on_disk) > self.max_bytes * 0.9:
+                    target = self.max_bytes * 0.8 * min(1.0, self.bytes / max(on_disk, 1))
+                    dropped += self._drop_oldest(self.bytes - int(target))
                 now = time.monotonic()
                 if now - self._aged_at >= _AGE_CHECK_S:
                     self._aged_at = now
@@ -169,6 +182,15 @@ class DeadLetterLog:
                     self._on_trim_failed(error)
         if dropped and self._on_dropped:
             self._on_dropped(dropped)
+
+    def _bytes_on_disk(self) -> int:
+        """The pages the letters use (the file less its free pages) and the WAL (caller holds
+        the lock)."""
+        pages = self._con.execute("PRAGMA page_count").fetchone()[0]
+        free = self._con.execute("PRAGMA freelist_count").fetchone()[0]
+        wal = self._path.with_name(self._path.name + "-wal")
+        wal_bytes = wal.stat().st_size if wal.exists() else 0
+        return int((pages - free) * self._con.execute("PRAGMA page_size").fetchone()[0]) + wal_bytes
 
     def _drop_oldest(self, excess: int) -> Counter[str]:
         """Delete the oldest letters until ``excess`` bytes are gone (caller holds the lock)."""
@@ -207,6 +229,9 @@ class DeadLetterLog:
                 self._con.execute("ROLLBACK")
             raise
         self.bytes = max(0, self.bytes - int(freed))
+        if counts:  # the freed pages back to the file system, and the WAL emptied
+            self._con.executescript("PRAGMA incremental_vacuum;")  # run to the end: a page a step
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
 
     def _filters(

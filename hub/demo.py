@@ -73,11 +73,18 @@ def run_demo(args: argparse.Namespace, stopper: Stopper) -> int:
         registry = data_dir / "registry.json"
         write_registry(city, registry)
         key = secrets.token_urlsafe(24)
+        mqtt: dict[str, object] = {
+            "port": broker.port,
+            "protocol": protocol,
+            "client_id": "cityhub-demo",
+        }
+        if isinstance(broker, Mosquitto):  # ours: a new session is saved at once
+            mqtt["broker_pid_file"] = broker.pid_file
         ocpp_port = 9000 if _port_free(9000) else free_port()
         settings = load_settings(
             mode="demo",
             data_dir=data_dir,
-            mqtt={"port": broker.port, "protocol": protocol, "client_id": "cityhub-demo"},
+            mqtt=mqtt,
             ingest={"registry_file": registry},
             api={"host": "127.0.0.1", "port": port, "read_keys": [key], "admin_keys": [key]},
             ocpp={"enabled": True, "host": "127.0.0.1", "port": ocpp_port},

@@ -56,7 +56,11 @@ class Hub:
         )
         self.devices = registry
         env = AdapterEnv(
-            time=TimePolicy(zone=ZoneInfo(ingest.timezone), max_future_s=ingest.max_future_s),
+            time=TimePolicy(
+                zone=ZoneInfo(ingest.timezone),
+                max_future_s=ingest.max_future_s,
+                max_age_days=settings.retention.raw_days or None,
+            ),
             devices=registry,
         )
         self.adapters: list[Adapter] = load_adapters(ingest.adapters, ingest.adapter_options, env)

@@ -61,6 +61,10 @@ class MqttSettings(BaseModel):
     reconnect_max_s: float = Field(2.0, gt=0)
     receive_maximum: int = Field(10000, ge=1, le=65535)  # unacked QoS 1 messages in flight
     client_process: bool = True  # run the MQTT client in a process of its own (own GIL)
+    # Mosquitto's pid file (its `pid_file` option), when the broker runs on this host and the
+    # hub may signal it: on a new session the hub asks it to save at once (SIGUSR1) rather
+    # than leave the session unsaved until its next autosave (a crash meanwhile forgets it).
+    broker_pid_file: Path | None = None
 
 
 class StoreSettings(BaseModel):
@@ -134,11 +138,13 @@ class RetentionSettings(BaseModel):
     @model_validator(mode="after")
     def _rollups_outlive_raw(self) -> RetentionSettings:
         # A rollup is what answers once its raw points are gone: kept shorter, it never does.
-        if self.rollup_days and (self.raw_days == 0 or self.rollup_days < self.raw_days):
+        # And a day longer: a daily row starts up to a day before the raw points it holds, and
+        # InfluxDB refuses a row older than its policy (the raw points' rollups would be lost).
+        if self.rollup_days and (self.raw_days == 0 or self.rollup_days <= self.raw_days):
             raise ValueError(
-                f"CITYHUB_RETENTION__ROLLUP_DAYS={self.rollup_days} is shorter than "
+                f"CITYHUB_RETENTION__ROLLUP_DAYS={self.rollup_days} is not longer than "
                 f"CITYHUB_RETENTION__RAW_DAYS={self.raw_days or 'forever (0)'}: keep rollups "
-                "at least as long as raw points (0 keeps them forever)"
+                "at least a day longer than raw points (0 keeps them forever)"
             )
         return self
 
@@ -219,8 +225,13 @@ class RollupSettings(BaseModel):
     # reading rollups rolls them up first, so this trades ingest cost, not freshness).
     flush_s: float = Field(5.0, ge=0)
     intervals: dict[str, list[str]] = Field(
-        default_factory=lambda: {"building_energy": ["15m", "1h", "1d"]}
+        default_factory=lambda: {
+            "building_energy": ["15m", "1h", "1d"],
+            "bus_position": ["1h", "1d"],  # mean speed, odometer and path per hour
+        }
     )
+    # Per connector, seconds in each status (hub.rollups.status): charger_status_1h, _1d.
+    status_intervals: list[str] = Field(default_factory=lambda: ["1h", "1d"])
 
     @field_validator("intervals")
     @classmethod
@@ -230,10 +241,20 @@ class RollupSettings(BaseModel):
         RollupPlan.from_labels(intervals)  # ValueError names the measurement and interval
         return intervals
 
+    @field_validator("status_intervals")
+    @classmethod
+    def _valid_status_plan(cls, intervals: list[str]) -> list[str]:
+        from hub.rollups.plan import RollupPlan
+
+        RollupPlan.from_labels({}, intervals)  # ValueError names the interval
+        return intervals
+
     def plan(self) -> RollupPlan:
         from hub.rollups.plan import RollupPlan
 
-        return RollupPlan.from_labels(self.intervals if self.enabled else {})
+        if not self.enabled:
+            return RollupPlan({})
+        return RollupPlan.from_labels(self.intervals, self.status_intervals)
 
 
 class FeedSettings(BaseModel):

@@ -104,9 +104,14 @@ class TimePolicy:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     max_future_s: float = 300.0
     clock: Clock = field(default_factory=Clock)
+    # Raw points are kept this long (CITYHUB_RETENTION__RAW_DAYS; None: forever). An older
+    # point would be deleted by the next sweep, and the rollup of its interval recomputed from
+    # it alone (the interval's other raw points are gone): refused instead.
+    max_age_days: int | None = None
 
     def to_ns(self, value: float | int | str) -> int:
-        """Normalize and check: earlier than 2000 or too far in the future is rejected."""
+        """Normalize and check: earlier than 2000, older than the raw retention or too far in
+        the future is rejected."""
         return self.check(to_ns(value, self.zone))
 
     def check(self, time_ns: int) -> int:
@@ -117,6 +122,14 @@ class TimePolicy:
             raise Rejected(
                 "future_timestamp",
                 f"time {_iso(time_ns)} is more than {self.max_future_s:g} s in the future",
+            )
+        if self.max_age_days and time_ns < limit - int(
+            (self.max_future_s + self.max_age_days * 86_400) * NS_PER_S
+        ):
+            raise Rejected(
+                "beyond_retention",
+                f"time {_iso(time_ns)} is older than the {self.max_age_days} days raw points "
+                "are kept (CITYHUB_RETENTION__RAW_DAYS)",
             )
         return time_ns
 

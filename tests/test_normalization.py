@@ -86,3 +86,14 @@ def test_policy_rejects_far_future_and_unset_clocks() -> None:
         policy.to_ns(1_700_000_301)
     with pytest.raises(Rejected, match="bad_timestamp"):
         policy.to_ns(86_400)  # 1970: a device whose clock was never set
+
+
+def test_policy_refuses_points_older_than_the_raw_retention() -> None:
+    now, day = 1_700_000_000, 86_400
+    policy = TimePolicy(clock=FixedClock(now * S), max_age_days=90)
+    assert policy.to_ns(now - 90 * day + 1) == (now - 90 * day + 1) * S
+    with pytest.raises(Rejected, match="beyond_retention") as refused:
+        policy.to_ns(now - 90 * day - 1)
+    assert "CITYHUB_RETENTION__RAW_DAYS" in str(refused.value)
+    # Raw points kept forever: any time since 2000 is accepted.
+    assert TimePolicy(clock=FixedClock(now * S)).to_ns(now - 3000 * day)

@@ -80,13 +80,25 @@ def test_retention_defaults_and_the_tiers_kept_in_order(monkeypatch: pytest.Monk
     assert load_settings().retention.raw_days == 0
     monkeypatch.setenv("CITYHUB_RETENTION__RAW_DAYS", "90")
     monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "30")
-    with pytest.raises(ConfigError, match="CITYHUB_RETENTION__ROLLUP_DAYS=30 is shorter"):
+    with pytest.raises(ConfigError, match="CITYHUB_RETENTION__ROLLUP_DAYS=30 is not longer"):
+        load_settings()
+    monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "90")  # a daily row starts earlier
+    with pytest.raises(ConfigError, match="at least a day longer"):
         load_settings()
     monkeypatch.setenv("CITYHUB_RETENTION__ROLLUP_DAYS", "730")
     policy = load_settings().retention_policy()
     # the plan's rollups, the daily one too, are kept as rollups; a raw name alike is not
     assert [policy.days(m) for m in ("building_energy_1h", "building_energy_1d")] == [730, 730]
     assert policy.days("building_energy") == policy.days("tram_1h") == 90
+    # the status rollups too, and their sources are raw
+    assert [policy.days(m) for m in ("charger_status_1h", "charger_status_1d")] == [730, 730]
+    assert policy.days("charger_status") == policy.days("charger_session") == 90
+    monkeypatch.setenv("CITYHUB_ROLLUPS__STATUS_INTERVALS", '["2h"]')
+    assert load_settings().retention_policy().days("charger_status_2h") == 730
+    monkeypatch.setenv("CITYHUB_ROLLUPS__STATUS_INTERVALS", '["7m"]')
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert refused.value.setting == "CITYHUB_ROLLUPS__STATUS_INTERVALS"
 
 
 def test_raw_retention_shorter_than_the_insights_lookbacks_is_refused(

@@ -145,7 +145,14 @@ def get_context(
     store: StoreDep, registry: RegistryDep, settings: SettingsDep, clock: ClockDep
 ) -> Context:
     """The insights' inputs for one request, read at one instant of the clock."""
-    return Context(store, registry, settings.insights, settings.api.max_points, clock.now_ns())
+    return Context(
+        store,
+        registry,
+        settings.insights,
+        settings.api.max_points,
+        clock.now_ns(),
+        settings.rollups.plan(),
+    )
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

@@ -13,6 +13,12 @@ warns with the time it was away and reports it (``on_session_lost``; the hub cou
 ``cityhub_mqtt_sessions_lost_total`` and ``/ready`` shows it): messages published while no
 session existed found no subscriber and were dropped by the broker.
 
+A new session is in the broker's memory only until its next save (Mosquitto: every
+``autosave_interval``): a crash in between forgets it. When the broker runs on this host and
+the hub may signal it (``broker_pid_file``, as in the demo), the hub asks it to save at once
+(SIGUSR1, Mosquitto's "write the persistence database now") once the subscription is
+acknowledged, which closes that window to the few milliseconds the save takes.
+
 Messages are handed over through an :class:`~hub.ingest.window.InflightWindow`: the network
 thread stops reading while the pipeline holds too many bytes or messages.
 """
@@ -20,12 +26,15 @@ thread stops reading while the pipeline holds too many bytes or messages.
 from __future__ import annotations
 
 import logging
+import os
 import random
+import signal
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import paho.mqtt.client as mqtt
@@ -68,6 +77,7 @@ class MqttSource:
         self._away_since: float | None = None  # monotonic time of the last disconnect
         self._connected = threading.Event()
         self._subscribe_mid: int | None = None
+        self._new_session = False  # the broker answered "session present: false"
         self.last_error = "not connected yet"
         client_id = settings.client_id
         if settings.shared_group:  # replicas share the env: keep their sessions apart
@@ -165,6 +175,7 @@ class MqttSource:
             return
         self.last_error = ""
         self._session += 1
+        self._new_session = not flags.session_present
         if self._away_since is not None and not flags.session_present:
             away = time.monotonic() - self._away_since
             log.warning(
@@ -197,12 +208,30 @@ class MqttSource:
                 self._on_state(False, self.last_error)
             return
         log.info("subscribed (%d filters)", len(reasons))
+        if self._new_session and self._settings.broker_pid_file is not None:
+            self._ask_broker_to_save(self._settings.broker_pid_file)
         self._away_since = None
         self.last_error = ""
         self._connected.set()
         self._metrics.mqtt_connected.set(1)
         if self._on_state:
             self._on_state(True, "")
+
+    @staticmethod
+    def _ask_broker_to_save(pid_file: Path) -> None:
+        """SIGUSR1 to the Mosquitto whose pid ``pid_file`` holds: it writes its persistence
+        database (with the new session) at once. A failure is logged, never raised: the
+        session is then saved at the broker's next autosave, as without the setting."""
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGUSR1)
+        except (OSError, ValueError, IndexError) as error:
+            log.warning(
+                "could not ask the broker to save the new session (CITYHUB_MQTT__BROKER_PID_FILE"
+                "=%s): %s; it is saved at the broker's next autosave",
+                pid_file, error,
+            )  # fmt: skip
+        else:
+            log.info("asked the broker (pid file %s) to save the new session now", pid_file)
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any

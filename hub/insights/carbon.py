@@ -108,7 +108,9 @@ def carbon_days(ctx: Context, factors: CarbonFactors, start_ns: int, end_ns: int
     for per_window in charger_energy_wh(ctx.store, {}, start_ns, end_ns, DAY_NS).values():
         for time_ns, wh in per_window.items():
             day(time_ns).charging_kwh += wh / 1000
-    for time_ns, kinds in bus_km(ctx.store, start_ns, end_ns, DAY_NS, ctx.max_points).items():
+    for time_ns, kinds in bus_km(
+        ctx.store, start_ns, end_ns, DAY_NS, ctx.max_points, ctx.rollups
+    ).items():
         for kind, km in kinds.items():
             activity = day(time_ns)
             activity.bus_km[kind] = activity.bus_km.get(kind, 0.0) + km

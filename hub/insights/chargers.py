@@ -22,11 +22,17 @@ from hub.insights.status import (
     FAULTED,
     Connector,
     StatusRun,
+    WindowUse,
     began_before,
     by_connector,
     status_runs,
     utilization,
     with_charging_states,
+)
+from hub.insights.status_rollups import (
+    lookback_rollup,
+    status_rollup_for,
+    utilization_from_rollup,
 )
 from hub.precision import Kwh, S, Share
 from hub.query import LatestQuery
@@ -189,14 +195,24 @@ class Utilization(BaseModel):
 def utilization_windows(
     ctx: Context, where: Where, start_ns: int, end_ns: int, every_ns: int, every: str
 ) -> Utilization:
+    """Per site and window, from the status rollups when one answers exactly
+    (:mod:`hub.insights.status_rollups`), else from every status report."""
     until = min(end_ns, ctx.now_ns)
-    status = _status_history(ctx, where, start_ns, until)
-    history = by_connector(_with_transactions(ctx, where, status, start_ns, until + 1))
-    per_site: dict[str, list[list[StatusRun]]] = defaultdict(list)
-    for key, events in history.items():
-        if key.connector in ("", "0"):
-            continue
-        per_site[events[0].tags.get("site", "")].append(status_runs(events))
+    covered = getattr(ctx.store, "rollup_coverage", None) or {}
+    rollup = status_rollup_for(
+        ctx.status_rollups,
+        covered,
+        start_ns,
+        until,
+        every_ns,
+        ctx.config.status_lookback_s * NS_PER_S,
+    )
+    if rollup is not None:
+        oldest = start_ns - ctx.config.status_lookback_s * NS_PER_S
+        lookback = lookback_rollup(ctx.status_rollups, covered, rollup, oldest)
+        per_site = utilization_from_rollup(ctx, where, rollup, start_ns, until, every_ns, lookback)
+    else:
+        per_site = _raw_utilization(ctx, where, start_ns, until, every_ns)
     rows = [
         UtilizationWindow(
             site=site or None,
@@ -207,10 +223,27 @@ def utilization_windows(
             charging_share=use.charging_share,
             occupied_share=use.occupied_share,
         )
-        for site, runs in sorted(per_site.items())
-        for use in utilization(runs, start_ns, until, every_ns)
+        for site, uses in per_site.items()
+        for use in uses
     ]
     return Utilization(every=every, start=utc(start_ns), end=utc(end_ns), windows=rows)
+
+
+def _raw_utilization(
+    ctx: Context, where: Where, start_ns: int, until_ns: int, every_ns: int
+) -> dict[str, list[WindowUse]]:
+    """Per site (in order), the windows of utilization over every status report."""
+    status = _status_history(ctx, where, start_ns, until_ns)
+    history = by_connector(_with_transactions(ctx, where, status, start_ns, until_ns + 1))
+    per_site: dict[str, list[list[StatusRun]]] = defaultdict(list)
+    for key, events in history.items():
+        if key.connector in ("", "0"):
+            continue
+        per_site[events[0].tags.get("site", "")].append(status_runs(events))
+    return {
+        site: utilization(runs, start_ns, until_ns, every_ns)
+        for site, runs in sorted(per_site.items())
+    }
 
 
 class SiteEnergy(BaseModel):

@@ -16,7 +16,7 @@ of its ``TransactionEvent``s, which :func:`with_charging_states` folds into the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from hub.insights.events import Event
@@ -27,6 +27,8 @@ __all__ = [
     "OCCUPIED",
     "Connector",
     "StatusRun",
+    "StatusTime",
+    "WindowTally",
     "WindowUse",
     "began_before",
     "by_connector",
@@ -117,6 +119,73 @@ class WindowUse:
         return self.occupied_s / self.observed_s if self.observed_s else None
 
 
+@dataclass(frozen=True)
+class StatusTime:
+    """Nanoseconds spent observed (status known), charging and occupied: integers, so that
+    time summed in any order (run by run, or interval by interval from rollups) is the same."""
+
+    observed_ns: int = 0
+    charging_ns: int = 0
+    occupied_ns: int = 0
+
+    @classmethod
+    def of(cls, status: str, duration_ns: int) -> StatusTime:
+        """``duration_ns`` spent in ``status``."""
+        return cls(
+            duration_ns,
+            duration_ns if status in CHARGING else 0,
+            duration_ns if status in OCCUPIED else 0,
+        )
+
+    def __add__(self, other: StatusTime) -> StatusTime:
+        return StatusTime(
+            self.observed_ns + other.observed_ns,
+            self.charging_ns + other.charging_ns,
+            self.occupied_ns + other.occupied_ns,
+        )
+
+
+class WindowTally:
+    """Status time per epoch-aligned window of ``every_ns`` inside ``[start_ns, end_ns)``,
+    summed over connectors, and how many connectors were observed in each window."""
+
+    def __init__(self, start_ns: int, end_ns: int, every_ns: int) -> None:
+        self.start_ns, self.end_ns, self.every_ns = start_ns, end_ns, every_ns
+        self._time: dict[int, StatusTime] = {}
+        self._seen: dict[int, set[Hashable]] = defaultdict(set)
+
+    def add(self, connector: Hashable, index: int, time: StatusTime) -> None:
+        """``time`` of ``connector`` in window ``index`` (a window is counted for a connector
+        once it was observed in it)."""
+        if time.observed_ns <= 0:
+            return
+        self._time[index] = self._time.get(index, StatusTime()) + time
+        self._seen[index].add(connector)
+
+    def hold(self, connector: Hashable, status: str, low_ns: int, high_ns: int) -> None:
+        """``status`` held from ``low_ns`` to ``high_ns``, cut at the windows' boundaries and
+        clipped to the range."""
+        low, high = max(low_ns, self.start_ns), min(high_ns, self.end_ns)
+        while low < high:
+            index = low // self.every_ns
+            window_end = min((index + 1) * self.every_ns, high)
+            self.add(connector, index, StatusTime.of(status, window_end - low))
+            low = window_end
+
+    def windows(self) -> list[WindowUse]:
+        """The windows in which some connector was observed, in time order."""
+        return [
+            WindowUse(
+                index * self.every_ns,
+                observed_s=time.observed_ns / 1e9,
+                charging_s=time.charging_ns / 1e9,
+                occupied_s=time.occupied_ns / 1e9,
+                connectors=len(self._seen[index]),
+            )
+            for index, time in sorted(self._time.items())
+        ]
+
+
 def utilization(
     runs_per_connector: Iterable[Sequence[StatusRun]],
     start_ns: int,
@@ -126,28 +195,16 @@ def utilization(
     """Time per epoch-aligned window of ``every_ns`` inside ``[start_ns, end_ns)``, summed over
     the connectors. The last run of a connector lasts until ``end_ns`` (pass ``min(end, now)``).
     Windows in which no connector was observed are left out."""
-    windows: dict[int, WindowUse] = {}
-    for runs in runs_per_connector:
-        seen: set[int] = set()
+    tally = WindowTally(start_ns, end_ns, every_ns)
+    for connector, runs in enumerate(runs_per_connector):
         for run in runs:
-            low = max(run.start_ns, start_ns)
-            high = min(run.end_ns if run.end_ns is not None else end_ns, end_ns)
-            index = low // every_ns
-            while low < high:
-                window_end = min((index + 1) * every_ns, high)
-                use = windows.setdefault(index, WindowUse(index * every_ns))
-                seconds = (window_end - low) / 1e9
-                use.observed_s += seconds
-                if run.status in CHARGING:
-                    use.charging_s += seconds
-                if run.status in OCCUPIED:
-                    use.occupied_s += seconds
-                if index not in seen:
-                    seen.add(index)
-                    use.connectors += 1
-                low = window_end
-                index += 1
-    return [windows[index] for index in sorted(windows)]
+            tally.hold(
+                connector,
+                run.status,
+                run.start_ns,
+                run.end_ns if run.end_ns is not None else end_ns,
+            )
+    return tally.windows()
 
 
 def with_charging_states(status: Sequence[Event], sessions: Sequence[Event]) -> list[Event]:

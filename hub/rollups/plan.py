@@ -18,13 +18,18 @@ at the interval's start, holding for every numeric field ``f`` of ``m``:
                        ``f_last``, so late data in one interval never changes another's row)
 ====================== ===================================================================
 
-and ``last_offset_ns``: the time from the interval's start to its last raw point (of any
-field), which tells
+(a measurement whose points carry ``latitude`` and ``longitude`` also keeps the path through
+its fixes: :mod:`hub.rollups.path`), and ``last_offset_ns``: the time from the interval's
+start to its last raw point (of any field), which tells
 the maintenance whether a new batch only appends to the interval (then the row and the new
 points are combined) or lands inside it (then the interval is recomputed from raw points).
 
 Each row depends on the raw points of its own interval only; a coarser rollup (``1d``) is
 computed from the next finer one of the same measurement (``1h``), which composes exactly.
+
+The **status rollups** (:attr:`RollupPlan.status`: ``charger_status_1h``, ``_1d``) hold per
+connector the seconds in each status instead; their fields and maintenance are in
+:mod:`hub.rollups.status`.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from dataclasses import dataclass
 
 from hub.query import parse_duration_ns
 
-__all__ = ["LAST_OFFSET", "STATS", "Rollup", "RollupPlan", "rollup_field"]
+__all__ = ["LAST_OFFSET", "STATS", "STATUS_MEASUREMENT", "Rollup", "RollupPlan", "rollup_field"]
 
 STATS = (
     "count",
@@ -49,6 +54,7 @@ STATS = (
     "last_offset_ns",
 )
 LAST_OFFSET = "last_offset_ns"
+STATUS_MEASUREMENT = "charger_status"  # the source (and name stem) of the status rollups
 
 
 def rollup_field(field: str, stat: str) -> str:
@@ -71,15 +77,27 @@ class Rollup:
 
 @dataclass(frozen=True)
 class RollupPlan:
-    """Every rollup the hub maintains, by source measurement, finest interval first."""
+    """Every rollup the hub maintains, by source measurement, finest interval first; the
+    numeric ones in ``by_measurement``, the connectors' status ones in ``status``."""
 
     by_measurement: Mapping[str, tuple[Rollup, ...]]
+    status: tuple[Rollup, ...] = ()
 
     @classmethod
-    def from_labels(cls, intervals: Mapping[str, Iterable[str]]) -> RollupPlan:
-        """``{"building_energy": ["15m", "1h", "1d"]}``; ``ValueError`` names a bad interval:
-        each must be a whole number of seconds dividing one day, and each coarser one a
-        multiple of the finer ones (a day is composed of its hours)."""
+    def from_labels(
+        cls, intervals: Mapping[str, Iterable[str]], status: Iterable[str] = ()
+    ) -> RollupPlan:
+        """``{"building_energy": ["15m", "1h", "1d"]}``, and the status rollups' intervals
+        (``["1h", "1d"]``); ``ValueError`` names a bad interval: each must be a whole number
+        of seconds dividing one day, and each coarser one a multiple of the finer ones (a day
+        is composed of its hours)."""
+        if STATUS_MEASUREMENT in intervals:
+            raise ValueError(f"{STATUS_MEASUREMENT}: its rollups are the status rollups")
+        plan = cls._checked({**intervals, STATUS_MEASUREMENT: status})
+        return cls(plan, plan.pop(STATUS_MEASUREMENT, ()))
+
+    @staticmethod
+    def _checked(intervals: Mapping[str, Iterable[str]]) -> dict[str, tuple[Rollup, ...]]:
         plan: dict[str, tuple[Rollup, ...]] = {}
         for measurement, labels in intervals.items():
             rollups = sorted(
@@ -98,7 +116,7 @@ class RollupPlan:
                     )
             if rollups:
                 plan[measurement] = tuple(rollups)
-        return cls(plan)
+        return plan
 
     def of(self, measurement: str) -> tuple[Rollup, ...]:
         return self.by_measurement.get(measurement, ())
@@ -106,6 +124,10 @@ class RollupPlan:
     def __iter__(self) -> Iterator[Rollup]:
         for rollups in self.by_measurement.values():
             yield from rollups
+        yield from self.status
+
+    def __bool__(self) -> bool:
+        return bool(self.by_measurement or self.status)
 
     @property
     def names(self) -> frozenset[str]:

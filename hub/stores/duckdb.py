@@ -59,7 +59,8 @@ from hub.query import (
     SumOfMeansQuery,
 )
 from hub.rollups import Rollup, RollupPlan, rollup_for
-from hub.rollups.plan import STATS, rollup_field
+from hub.rollups import status as status_rollups
+from hub.rollups.plan import STATS, STATUS_MEASUREMENT, rollup_field
 from hub.rollups.split import cuts, split_aggregate, whole_windows
 from hub.stores import duckdb_rollups
 from hub.stores.latest import LatestIndex
@@ -155,7 +156,7 @@ class DuckDBStore:
             for (name,) in self._con.execute(
                 "SELECT DISTINCT measurement FROM cityhub_meta.rollup_pending"
             ).fetchall()
-            if self._rollups.of(name)
+            if self._rollups.of(name) or (name == STATUS_MEASUREMENT and self._rollups.status)
         }
         # Tables that met a stored key lately, with the batches they are still merged into.
         self._merging: dict[str, int] = {}
@@ -365,6 +366,9 @@ class DuckDBStore:
                 # flagged before the commit: a query never reads rollups that lack
                 # a committed batch (a failed commit only costs an empty flush)
                 self._pending.add(table)
+            if self._rollups.status and table in status_rollups.SOURCES:
+                self._mark_status_pending(con, rows)
+                self._pending.add(STATUS_MEASUREMENT)
         con.execute("COMMIT")
         return schema, refused
 
@@ -460,6 +464,10 @@ class DuckDBStore:
         stay recorded, and queries read raw points until a flush succeeds). Caller holds the
         write lock."""
         for table in sorted(self._pending):
+            if table == STATUS_MEASUREMENT:
+                if not self._flush_status():
+                    return False
+                continue
             rollups = self._rollups.of(table)
             con = self._cursor()
             schema = {name: dict(columns) for name, columns in self._columns.items()}
@@ -495,6 +503,8 @@ class DuckDBStore:
         """Whether the rollups of ``table`` (or, for a rollup, its own source's) hold every
         committed raw point, flushing them first if not."""
         table = self._rollup_sources.get(table, table)
+        if table in status_rollups.SOURCES and self._rollups.status:
+            table = STATUS_MEASUREMENT  # both sources feed the status rollups
         if table not in self._pending:
             return True
         with self._write_lock:
@@ -510,7 +520,10 @@ class DuckDBStore:
         with self._write_lock:
             if self._pending and not self._flush_rollups():
                 raise StoreUnavailable("DuckDB: pending rollups could not be brought up to date")
-        for measurement, rollups in self._rollups.by_measurement.items():
+        plans = dict(self._rollups.by_measurement)
+        if self._rollups.status:
+            plans[STATUS_MEASUREMENT] = self._rollups.status
+        for measurement, rollups in plans.items():
             if measurement not in self._columns:
                 continue
             chunk = rollups[-1].interval_ns
@@ -521,7 +534,10 @@ class DuckDBStore:
             total = 0 if last is None else max(0, (last - start) // chunk + 1)
             for done in range(total):
                 low = start + done * chunk
-                self._rebuild_chunk(measurement, rollups, low, low + chunk)
+                if measurement == STATUS_MEASUREMENT:
+                    self._rebuild_status_chunk(low, low + chunk)
+                else:
+                    self._rebuild_chunk(measurement, rollups, low, low + chunk)
                 if progress:
                     progress(measurement, done + 1, total)
             with self._write_lock:
@@ -556,6 +572,103 @@ class DuckDBStore:
                 self._recover(con, error)
                 raise StoreUnavailable(f"DuckDB rollup rebuild failed: {error}") from error
             self._columns = schema
+
+    # -- status rollups (hub.rollups.status) ----------------------------------------------
+
+    def _mark_status_pending(
+        self, con: duckdb.DuckDBPyConnection, rows: dict[tuple[str, int], Point]
+    ) -> None:
+        """Record, in the write's transaction, the (device, finest interval) pairs of the
+        status rollups ``rows`` touched (``series`` holds the device)."""
+        interval = self._rollups.status[0].interval_ns
+        pairs = {
+            (device, t - t % interval)
+            for device, times in status_rollups.touched_by(rows.values()).items()
+            for t in times
+        }
+        # a local name no table has: DuckDB's replacement scan reads it below
+        status_pairs = pa.table(  # noqa: F841
+            {
+                "series": pa.array([device for device, _ in pairs], pa.string()),
+                "bucket": pa.array([bucket for _, bucket in pairs], pa.int64()),
+            }
+        )
+        con.execute(
+            "INSERT INTO cityhub_meta.rollup_pending "
+            "SELECT ?, series, bucket, bucket FROM status_pairs",
+            [STATUS_MEASUREMENT],
+        )
+
+    def _flush_status(self) -> bool:
+        """Recompute the status rollups' pending intervals; ``False`` when that failed (they
+        stay pending). Caller holds the write lock."""
+        try:
+            self._in_status_transaction(self._recompute_pending_status)
+        except StoreUnavailable as error:
+            log.warning("status rollups not brought up to date: %s", error)
+            return False
+        self._pending.discard(STATUS_MEASUREMENT)
+        return True
+
+    def _recompute_pending_status(
+        self, read: status_rollups.Read, write: status_rollups.Write
+    ) -> None:
+        con = self._cursor()
+        touched: dict[str, set[int]] = defaultdict(set)
+        for device, bucket in con.execute(
+            "SELECT DISTINCT series, bucket FROM cityhub_meta.rollup_pending WHERE measurement = ?",
+            [STATUS_MEASUREMENT],
+        ).fetchall():
+            touched[device].add(bucket)
+        status_rollups.recompute(read, write, self._rollups.status, touched)
+        con.execute(
+            "DELETE FROM cityhub_meta.rollup_pending WHERE measurement = ?", [STATUS_MEASUREMENT]
+        )
+
+    def _rebuild_status_chunk(self, low_ns: int, high_ns: int) -> None:
+        rollups = self._rollups.status
+        with self._write_lock:
+            self._in_status_transaction(
+                lambda read, write: status_rollups.rebuild(read, write, rollups, low_ns, high_ns)
+            )
+
+    def _in_status_transaction(
+        self, work: Callable[[status_rollups.Read, status_rollups.Write], None]
+    ) -> None:
+        """Run ``work`` (reading raw points and rollup rows, writing rollup rows) in one
+        transaction; the rollup tables are made first, on their own, so that reads inside the
+        transaction see them. Caller holds the write lock."""
+        con = self._cursor()
+        schema = {name: dict(columns) for name, columns in self._columns.items()}
+        wanted = dict.fromkeys(status_rollups.ENTITY, TAG) | {
+            name: _SQL_TYPE[type(value)]
+            for name, value in status_rollups.Span.report(0, "").fields(0).items()
+        }
+
+        def write(points: list[Point]) -> None:
+            by_table: dict[str, dict[tuple[str, int], Point]] = defaultdict(dict)
+            for point in points:
+                by_table[point.measurement][point.series, point.time_ns] = point
+            for table, rows in by_table.items():
+                columns = schema.setdefault(table, {})
+                self._write_table(con, table, columns, rows, merge=True)
+
+        try:
+            if any(r.name not in schema for r in self._rollups.status):
+                con.execute("BEGIN")
+                for rollup in self._rollups.status:
+                    columns = schema.setdefault(rollup.name, {})
+                    self._ensure_columns(con, rollup.name, columns, wanted)
+                con.execute("COMMIT")
+                self._columns = {name: dict(columns) for name, columns in schema.items()}
+            con.execute("BEGIN")
+            work(self._points, write)
+            con.execute("COMMIT")
+        except Exception as error:  # duckdb.Error, or an OSError of a failing disk
+            self._recover(con, error)
+            raise StoreUnavailable(f"DuckDB status rollups failed: {error}") from error
+        self._columns = schema
+        self._latest.forget(rollup.name for rollup in self._rollups.status)
 
     def _ensure_rollup_tables(
         self,
@@ -663,12 +776,15 @@ class DuckDBStore:
             return 0
         table = _quote(measurement)
         rollups = self._rollups.of(measurement)
+        if self._rollups.status and measurement in status_rollups.SOURCES:
+            rollups = self._rollups.status
         if rollups:
             before_ns -= before_ns % rollups[-1].interval_ns
         with self._write_lock:
             if self._broken is not None:
                 self._reopen()
-            if measurement in self._pending and not self._flush_rollups():
+            source = rollups[0].measurement if rollups else measurement
+            if source in self._pending and not self._flush_rollups():
                 raise StoreUnavailable(f"{measurement}: its pending rollups failed; none deleted")
             con = self._cursor()
             try:

@@ -35,7 +35,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hub.query import RESET_BELOW, AggregateQuery
+from hub.rollups.path import PATH_FIELDS, has_path
 from hub.rollups.plan import LAST_OFFSET, STATS, Rollup, rollup_field
+from hub.stores import duckdb_path
 
 __all__ = [
     "aggregate_sql",
@@ -75,7 +77,8 @@ def _element_of_row(alias: str, field: str) -> str:
 
 def rollup_columns(fields: Sequence[str]) -> list[str]:
     """The rollup's field columns for the numeric raw ``fields`` (all ``DOUBLE``)."""
-    return [LAST_OFFSET, *(rollup_field(f, stat) for f in fields for stat in STATS)]
+    path = PATH_FIELDS if has_path(fields) else ()
+    return [LAST_OFFSET, *(rollup_field(f, stat) for f in fields for stat in STATS), *path]
 
 
 def touched_sql(rollup: Rollup) -> str:
@@ -124,12 +127,18 @@ def compose_sql(
     else:
         elements = [_element_of_row("s", f) for f in fields]
         last_ns = f"epoch_ns(s.time) + s.{LAST_OFFSET}::BIGINT"
+    stored = [_element_of_row("o", f) for f in fields]
+    if has_path(fields):  # the path through the fixes (hub.rollups.path)
+        elements.append(
+            duckdb_path.raw_element() if source_is_raw else duckdb_path.row_element("s")
+        )
+        stored.append(duckdb_path.row_element("o"))
     select_tags = "".join(f"s.{c}, " for c in tag_cols)
     lags = "".join(
         f", lag({_q(rollup_field(f, 'last'))} IGNORE NULLS) OVER w AS {_q('prev_' + f)}"
         for f in fields
-    )
-    aggregates = []
+    ) + (duckdb_path.lag() if has_path(fields) else "")
+    aggregates = duckdb_path.aggregates() if has_path(fields) else []
     for f in fields:
         c = {stat: _q(rollup_field(f, stat)) for stat in STATS}
         first_t, last_t = _q(f + "_first_t"), _q(f + "_last_t")
@@ -157,7 +166,7 @@ def compose_sql(
             UNION ALL BY NAME
             SELECT o.series, {"".join(f"o.{c}, " for c in tag_cols)}o.time AS t,
                    epoch_ns(o.time) + o.{LAST_OFFSET}::BIGINT AS lt, k.bucket,
-                   {", ".join(_element_of_row("o", f) for f in fields)}
+                   {", ".join(stored)}
             FROM {_q(target.name)} o JOIN {touched} k
               ON o.series = k.series AND o.time = make_timestamp_ns(k.bucket) AND k.keep_row
             WHERE o.time >= make_timestamp_ns(?) AND o.time <= make_timestamp_ns(?)

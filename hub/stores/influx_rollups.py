@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from hub.increase import counter_step
 from hub.points import Point
 from hub.query import AggregateQuery, Bucket, SeriesResult
+from hub.rollups import path
 from hub.rollups.compose import Stats, combine, reading, row_fields, stats_of_row
 from hub.rollups.plan import Rollup, rollup_field
 from hub.stores.influxql import (
@@ -89,6 +90,7 @@ def recompute(
     if not fields:
         return
     origin, source_is_raw = measurement, True
+    with_path = path.has_path(fields)
     for rollup in rollups:
         interval = rollup.interval_ns
         low, high = low_ns - low_ns % interval, high_ns + (-high_ns) % interval
@@ -100,6 +102,7 @@ def recompute(
             chunked=True,
         )
         elements: dict[tuple[str, int], tuple[dict[str, str], dict[str, list[Stats]]]] = {}
+        legs: dict[tuple[str, int], list[path.Leg]] = defaultdict(list)
         for tags, time, values in _rows(answer):
             key = (series_of({"tags": tags}), time - time % interval)
             if touched is not None and key not in touched:
@@ -113,15 +116,19 @@ def recompute(
                     element = stats_of_row(values, field, time)
                 if element is not None:
                     per_field[field].append(element)
+            leg = (path.leg_of_fix if source_is_raw else path.leg_of_row)(values)
+            if with_path and leg is not None:
+                legs[key].append(leg)
         write(
             [
                 Point(
                     rollup.name,
                     tags,
-                    row_fields({f: combine(e) for f, e in per_field.items() if e}, bucket),
-                    bucket,
+                    row_fields({f: combine(e) for f, e in per_field.items() if e}, key[1])
+                    | (path.path_fields(path.combine_legs(legs[key])) if with_path else {}),
+                    key[1],
                 )
-                for (_, bucket), (tags, per_field) in elements.items()
+                for key, (tags, per_field) in elements.items()
                 if per_field
             ]
         )

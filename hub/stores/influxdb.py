@@ -90,6 +90,8 @@ from hub.query import (
 )
 from hub.retention import COVERAGE_MEASUREMENT, DAY_NS, ROLLUP_SETTING
 from hub.rollups import RollupPlan, rollup_field, rollup_for
+from hub.rollups import status as status_rollups
+from hub.rollups.plan import STATUS_MEASUREMENT
 from hub.rollups.split import split_aggregate
 from hub.stores import influx_rollups
 from hub.stores.influxql import (
@@ -210,14 +212,14 @@ class InfluxDBStore:
             else:
                 lines.append((point, encode_line(point)))
         if lines:
-            if self._rollups.by_measurement:
+            if self._rollups:
                 self._check_rollup_policy()
-            if self._rollups.by_measurement and (
+            if self._rollups and (
                 not self._coverage_recorded or time_ns() - self._coverage_written_ns > DAY_NS
             ):
                 self._record_coverage()  # decided before the first raw point lands
             refused += self._write_isolating(lines)
-            if self._rollups.by_measurement:
+            if self._rollups:
                 self._roll_up([point for point, _ in lines], refused)
         return refused
 
@@ -233,12 +235,27 @@ class InfluxDBStore:
             influx_rollups.roll_up(
                 self._query, self._post_points, self._source, self._rollups.of(measurement), written
             )
+        if self._rollups.status:
+            written = [point for point in points if id(point) not in refused_ids]
+            touched = status_rollups.touched_by(written)
+            if touched:
+                status_rollups.recompute(
+                    self.points, self._post_points, self._rollups.status, touched
+                )
 
     def _post_points(self, points: list[Point]) -> None:
-        """Write rollup points (or the coverage record) to the rollups' policy."""
+        """Write rollup points (or the coverage record) to the rollups' policy. A row the
+        server refuses for its content (older than the policy keeps, say) is logged, never
+        raised: the raw points it comes from are stored, and raising would stall ingest
+        behind a row that will never be accepted."""
         for start in range(0, len(points), 5000):
-            lines = [encode_line(p) for p in points[start : start + 5000]]
-            self._post_lines(lines, self._rollup_policy)
+            lines = [(p, encode_line(p)) for p in points[start : start + 5000]]
+            for refused in self._write_isolating(lines, self._rollup_policy):
+                log.error(
+                    "InfluxDB refused the rollup row %s at %s: %s (it stays missing: check "
+                    "CITYHUB_RETENTION__ROLLUP_DAYS against the rollups' retention policy)",
+                    refused.point.measurement, refused.point.time_ns, refused.reason,
+                )  # fmt: skip
 
     def _is_rollup(self, measurement: str) -> bool:
         return measurement in self._rollups.names or measurement == COVERAGE_MEASUREMENT
@@ -356,7 +373,28 @@ class InfluxDBStore:
             self.set_rollup_coverage(
                 {r.name: min(covered.get(r.name, start), start) for r in rollups}
             )
+        if self._rollups.status:
+            self._rebuild_status(since_ns, end, covered, progress)
         return self.rollup_coverage
+
+    def _rebuild_status(
+        self,
+        since_ns: int,
+        end_ns: int,
+        covered: dict[str, int],
+        progress: Callable[[str, int, int], None] | None,
+    ) -> None:
+        """The status rollups' part of :meth:`rebuild_rollups` (:mod:`hub.rollups.status`)."""
+        rollups = self._rollups.status
+        chunk = rollups[-1].interval_ns
+        start = since_ns - since_ns % chunk
+        total = max(0, (end_ns - start) // chunk + 1)
+        for done in range(total):
+            low = start + done * chunk
+            status_rollups.rebuild(self.points, self._post_points, rollups, low, low + chunk)
+            if progress:
+                progress(STATUS_MEASUREMENT, done + 1, total)
+        self.set_rollup_coverage({r.name: min(covered.get(r.name, start), start) for r in rollups})
 
     def set_rollup_coverage(self, since_ns: dict[str, int]) -> None:
         """Record that each named rollup holds every interval from its ``since_ns`` on. The
@@ -373,14 +411,20 @@ class InfluxDBStore:
         if self._covered is not None:
             self._covered.update(since_ns)
 
-    def _write_isolating(self, lines: list[tuple[Point, str]]) -> list[RefusedPoint]:
+    def _write_isolating(
+        self, lines: list[tuple[Point, str]], policy: str | None = None
+    ) -> list[RefusedPoint]:
+        """Write ``lines`` (to ``policy``); the points the server refuses for their content,
+        found by halving the batch, are returned (the rest is written)."""
         try:
-            self._post_lines([line for _, line in lines])
+            self._post_lines([line for _, line in lines], policy)
         except _Refusal as refusal:
             if len(lines) == 1:  # refused alone: it will never be accepted
                 return [RefusedPoint(lines[0][0], refusal.message)]
             middle = len(lines) // 2
-            return self._write_isolating(lines[:middle]) + self._write_isolating(lines[middle:])
+            return self._write_isolating(lines[:middle], policy) + self._write_isolating(
+                lines[middle:], policy
+            )
         return []
 
     def _post_lines(self, lines: list[str], policy: str | None = None) -> None:

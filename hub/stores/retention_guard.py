@@ -46,11 +46,17 @@ class RetentionGuard:
         self._rollups = rollups or RollupPlan({})
 
     def _from_rollups(self, query: AggregateQuery, horizon_ns: int) -> bool:
-        # The stores that keep rollups say since when each is complete; a spool does not.
+        # The stores that keep rollups say since when each is complete (a spool, its store's).
         covered = getattr(self.inner, "rollup_coverage", None)
         if not covered or not self._rollups.of(query.measurement):
             return False
         return rollups_cover_before(query, self._rollups, covered, horizon_ns)
+
+    @property
+    def rollup_coverage(self) -> dict[str, int]:
+        """The inner store's (none for a store without rollups): readers of rollup rows
+        (:mod:`hub.insights.bus_path`) route as the store does."""
+        return dict(getattr(self.inner, "rollup_coverage", None) or {})
 
     def write(self, points: Sequence[Point]) -> list[RefusedPoint]:
         return self.inner.write(points)

@@ -314,6 +314,12 @@ class SpooledStore:
     def points(self, query: PointsQuery) -> list[PointRow]:
         return self._inner.points(query)
 
+    @property
+    def rollup_coverage(self) -> dict[str, int]:
+        """The inner store's: it rolls up what the forwarder writes, in that write, so its
+        rollups hold what its raw points hold (readers of rollup rows route by this)."""
+        return dict(getattr(self._inner, "rollup_coverage", None) or {})
+
     def catalog(self) -> Catalog:
         return self._inner.catalog()
 

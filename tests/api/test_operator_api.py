@@ -85,8 +85,9 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
             with hub.client() as client:
                 catalog = client.get("/api/v1/catalog").json()
             stored = {m["name"]: m["points"] for m in catalog["measurements"]}
-            # the hub's own rollups of building_energy are measurements too
-            rollups = {"building_energy_15m", "building_energy_1h", "building_energy_1d"}
+            # the hub's own rollups (building_energy_1h, bus_position_1h, charger_status_1h...)
+            # are measurements too
+            rollups = settings.rollups.plan().names
             return (
                 rollups <= set(stored)
                 and {name: points for name, points in stored.items() if name not in rollups}

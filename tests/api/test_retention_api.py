@@ -5,6 +5,7 @@ is left."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from hub.query import PointsQuery
 from hub.retention import DAY_NS
 from hub.rollups import RollupPlan
 from hub.stores.duckdb import DuckDBStore
-from tests.conftest import HubProcess, wait_until
+from tests.conftest import ADMIN_KEY, HubProcess, Publisher, wait_until, write_registry
 
 HOUR_NS = 3600 * 1_000_000_000
 
@@ -125,3 +126,51 @@ def test_a_question_before_the_raw_horizon_is_answered_from_the_rollups(
     finally:
         hub.stop()
     assert raw_power_left(database, now_ns) == [1000.0]
+
+
+def test_a_reading_older_than_the_raw_retention_is_a_dead_letter_naming_it(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    registry = write_registry(tmp_path / "registry.json", {"m-1": {"building": "b-1"}})
+    hub = HubProcess(
+        tmp_path,
+        mosquitto.port,
+        CITYHUB_RETENTION__RAW_DAYS="30",
+        CITYHUB_INGEST__REGISTRY_FILE=str(registry),
+        CITYHUB_INGEST__ADAPTERS='["senml"]',
+    ).start()
+    now_s = time.time()
+    try:
+        publisher = Publisher(mosquitto.port, "late-publisher")
+        publisher.publish_all(
+            [
+                (
+                    "senml/m-1",
+                    json.dumps([{"bt": now_s - 31 * 86_400, "n": "power", "u": "W", "v": 7.0}]),
+                ),
+                (
+                    "senml/m-1",
+                    json.dumps([{"bt": now_s - 28 * 86_400, "n": "power", "u": "W", "v": 9.0}]),
+                ),
+            ]
+        )
+        publisher.close()
+        with hub.client() as client:
+            client.headers["X-API-Key"] = ADMIN_KEY
+            letters = wait_until(
+                lambda: client.get("/api/v1/dead-letters").json()["dead_letters"],
+                message="no dead letter for the old reading",
+            )
+            [letter] = letters
+            assert letter["reason"] == "beyond_retention"
+            assert "CITYHUB_RETENTION__RAW_DAYS" in letter["detail"]
+            params = {"measurement": "building_energy", "field": "power_w", "fn": "max"}
+            kept = wait_until(
+                lambda: client.get("/api/v1/aggregate", params={**params, "start": "-29d"}).json()[
+                    "series"
+                ],
+                message="the reading within the retention was not stored",
+            )
+            assert [p["value"] for p in kept[0]["points"]] == [9.0]
+    finally:
+        hub.stop()

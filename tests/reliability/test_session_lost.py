@@ -4,7 +4,9 @@ After a crash before the broker saved its state, the hub finds "session present:
 subscribes again at once, warns with the time it was away, counts it in
 ``cityhub_mqtt_sessions_lost_total`` and ``/ready`` reports it. And whatever the outage, the
 reconnect backoff is capped low (2 s with jitter), so the hub consumes again within seconds of
-the broker's return, not after a 30 s backoff.
+the broker's return, not after a 30 s backoff. Where the hub may signal the broker
+(``CITYHUB_MQTT__BROKER_PID_FILE``, as in the demo), it has a new session saved at once, so a
+crash right after the hub subscribed forgets nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +67,42 @@ def test_a_broker_that_forgot_the_session_is_subscribed_again_and_reported(
         publisher.publish_all([reading(i) for i in range(200, 400)])
         publisher.close()
         wait_until(lambda: count(hub) == 400, timeout_s=30, message="not subscribed again")
+    finally:
+        hub.stop()
+        broker.stop()
+
+
+def test_a_new_session_is_saved_at_once_so_a_crash_right_after_forgets_nothing(
+    tmp_path: Path,
+) -> None:
+    registry = write_registry(tmp_path / "registry.json", METERS)
+    # An hour between saves: only the hub's request can have saved its session before the crash.
+    broker = Mosquitto(tmp_path / "broker", extra=["autosave_interval 3600"]).start()
+    hub = HubProcess(
+        tmp_path,
+        broker.port,
+        CITYHUB_INGEST__REGISTRY_FILE=str(registry),
+        CITYHUB_INGEST__ADAPTERS='["senml"]',
+        CITYHUB_MQTT__BROKER_PID_FILE=str(broker.pid_file),
+    ).start()
+    saved = tmp_path / "broker" / "data" / "mosquitto.db"
+    try:
+        wait_until(
+            lambda: saved.exists() and b"cityhub" in saved.read_bytes(),
+            timeout_s=10,
+            message="the broker did not save the hub's new session",
+        )
+        assert "asked the broker" in hub.log()
+        assert broker.process is not None
+        broker.process.send_signal(signal.SIGKILL)
+        broker.process.wait()
+        broker.start()
+        # Published before the hub is back: queued for its saved session, not dropped.
+        publisher = Publisher(broker.port, "after-crash-publisher")
+        publisher.publish_all([reading(i) for i in range(300)])
+        publisher.close()
+        wait_until(lambda: count(hub) == 300, timeout_s=30, message="messages lost")
+        assert sessions_lost(hub) == 0
     finally:
         hub.stop()
         broker.stop()

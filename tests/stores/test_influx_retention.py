@@ -255,3 +255,29 @@ def test_rollups_have_their_policy_on_influxdb_1x_only(
     store = open_influxdb(settings)
     assert store._wanted_policy == policy
     store.close()
+
+
+def test_a_rollup_row_the_server_refuses_is_logged_and_does_not_stall_ingest(
+    influxd: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rollup rows start before the raw points they hold: with a rollups policy of one hour,
+    the rows of points two hours old lie beyond it and InfluxDB refuses them. The raw points
+    are stored and the write returns (it used to raise, and the spool forwarder retried the
+    batch forever); the log says which row and which setting to check."""
+    database = fresh_database(influxd)
+    store = _rolled_store(influxd, database)
+    try:
+        store.statements(
+            [f'CREATE RETENTION POLICY "rollups" ON "{database}" DURATION 1h REPLICATION 1']
+        )
+        now = time.time_ns() // H * H
+        points = [Point("energy", {"device": "a"}, {"e": 1.0 + i}, now - 2 * H + i * 10**9)
+                  for i in range(3)]  # fmt: skip
+        with caplog.at_level("ERROR", logger="hub.stores.influxdb"):
+            assert store.write(points) == []
+        assert "InfluxDB refused the rollup row energy_" in caplog.text
+        assert "CITYHUB_RETENTION__ROLLUP_DAYS" in caplog.text
+        (rows,) = store.statements(['SELECT COUNT("e") FROM "autogen"."energy"'])
+        assert rows[0]["values"][0][1] == 3
+    finally:
+        store.close()
