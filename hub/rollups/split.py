@@ -20,7 +20,7 @@ from hub.query import AggregateQuery, Bucket, SeriesResult
 from hub.rollups.plan import RollupPlan
 from hub.rollups.routing import rollup_for
 
-__all__ = ["cuts", "rollups_cover_before", "split_aggregate"]
+__all__ = ["cuts", "rollups_cover_before", "split_aggregate", "whole_windows"]
 
 Aggregate = Callable[[AggregateQuery], list[SeriesResult]]
 
@@ -87,6 +87,22 @@ def cuts(query: AggregateQuery, plan: RollupPlan) -> list[tuple[int, int]]:
     ]
     return [
         (low, high) for low, high in itertools.pairwise(_boundaries(query, intervals)) if high > low
+    ]
+
+
+def whole_windows(start_ns: int, end_ns: int, every_ns: int) -> list[tuple[int, int]]:
+    """``[start_ns, end_ns)`` cut where its first and last windows (aligned to the epoch) are
+    cut by the range: ``[start, first boundary)``, the whole windows, ``[last boundary, end)``,
+    without the empty ones. Each window falls in one piece, so a per-window answer (a sum of
+    per-series means) may come from a different source per piece without merging."""
+    first = start_ns + (-start_ns) % every_ns
+    last = end_ns - end_ns % every_ns
+    if first >= last:
+        return [(start_ns, end_ns)]
+    return [
+        (low, high)
+        for low, high in ((start_ns, first), (first, last), (last, end_ns))
+        if high > low
     ]
 
 

@@ -28,6 +28,7 @@ write or ping, so the hub heals by itself when space returns.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import threading
@@ -60,7 +61,7 @@ from hub.query import (
 from hub.rollups import Rollup, RollupPlan, rollup_for
 from hub.rollups import status as status_rollups
 from hub.rollups.plan import STATS, STATUS_MEASUREMENT, rollup_field
-from hub.rollups.split import cuts, split_aggregate
+from hub.rollups.split import cuts, split_aggregate, whole_windows
 from hub.stores import duckdb_rollups
 from hub.stores.latest import LatestIndex
 
@@ -109,6 +110,12 @@ class _KeyStored(Exception):
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _series_groups(columns: dict[str, str], series_by: Sequence[str]) -> list[str]:
+    """The expressions telling apart the series of a sum of means; a series tag the table
+    lacks is "" for every point: it splits nothing."""
+    return [f"COALESCE({_quote(tag)}, '')" for tag in series_by if columns.get(tag) == TAG]
 
 
 class DuckDBStore:
@@ -931,7 +938,18 @@ class DuckDBStore:
 
     def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
         with self._reading():
-            return self._sum_of_means(query)
+            if not self._rollups.of(query.measurement):
+                return self._sum_of_means(query)
+            # The windows the range cuts (at most its first and last) from raw points, the
+            # whole windows between them from a rollup when one answers them: each window is
+            # read whole from one source, so nothing is merged.
+            return [
+                bucket
+                for low, high in whole_windows(query.start_ns, query.end_ns, query.every_ns)
+                for bucket in self._sum_of_means(
+                    dataclasses.replace(query, start_ns=low, end_ns=high)
+                )
+            ]
 
     def _sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
         columns = self._columns.get(query.measurement)
@@ -941,28 +959,81 @@ class DuckDBStore:
             raise QueryError(
                 f"mean needs a numeric field; {query.field!r} is {_KIND[columns[query.field]]}"
             )
+        rollup = self._means_rollup(query)
+        table = query.measurement if rollup is None else rollup.name
+        columns = self._columns.get(table, {})
         filters = self._where(columns, query.where)
         if filters is None:
             return []
         clauses, params = filters
-        field = _quote(query.field)
-        # A series tag the table lacks is "" for every point: it splits nothing.
-        series = [
-            f"COALESCE({_quote(tag)}, '')" for tag in query.series_by if columns.get(tag) == TAG
-        ]
-        conditions = " AND ".join([f"{field} IS NOT NULL", *clauses])
-        sql = f"""
-            WITH means AS (
-                SELECT (epoch_ns(time) // {query.every_ns}) * {query.every_ns} AS bucket,
-                       avg({field}) AS mean
-                FROM {_quote(query.measurement)}
-                WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
-                  AND {conditions}
-                GROUP BY {", ".join(["bucket", *series])}
-            )
-            SELECT bucket, sum(mean) FROM means GROUP BY bucket ORDER BY bucket"""
+        if rollup is None:
+            field = _quote(query.field)
+            mean, present = f"avg({field})", f"{field} IS NOT NULL"
+        else:
+            mean, present = duckdb_rollups.mean_sql(query.field)
+        conditions = " AND ".join([present, *clauses])
+        if (
+            rollup is not None
+            and rollup.interval_ns == query.every_ns
+            and self._one_series_per_group(query)
+        ):
+            # each row is one series' one window: its mean is one of those summed, no need to
+            # group 10M rows by series and window first (a year of quarters city-wide: 20x)
+            sql = duckdb_rollups.row_means_sql(table, query.field, conditions)
+        else:
+            sql = f"""
+                WITH means AS (
+                    SELECT (epoch_ns(time) // {query.every_ns}) * {query.every_ns} AS bucket,
+                           {mean} AS mean
+                    FROM {_quote(table)}
+                    WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+                      AND {conditions}
+                    GROUP BY {", ".join(["bucket", *_series_groups(columns, query.series_by)])}
+                )
+                SELECT bucket, sum(mean) FROM means GROUP BY bucket ORDER BY bucket"""
         rows = self._cursor().execute(sql, [query.start_ns, query.end_ns, *params]).fetchall()
         return [Bucket(int(bucket), float(value)) for bucket, value in rows]
+
+    def _means_rollup(self, query: SumOfMeansQuery) -> Rollup | None:
+        """The coarsest rollup that answers a ``mean`` of ``query``'s windows exactly (stored
+        sums over stored counts, never a mean of means), if any: else raw points."""
+        as_mean = AggregateQuery(
+            query.measurement, query.field, "mean", query.start_ns, query.end_ns, query.every_ns
+        )
+        if not (self._rollups.of(query.measurement) and self._rollups_current(query.measurement)):
+            return None
+        rollup = rollup_for(as_mean, self._rollups, self._covered)
+        if rollup is None or rollup_field(query.field, "count") not in self._columns.get(
+            rollup.name, {}
+        ):
+            return None
+        return rollup
+
+    def _one_series_per_group(self, query: SumOfMeansQuery) -> bool:
+        """Whether no two series matching ``query.where`` share their ``series_by`` tags in
+        its range (then a series' mean is its group's). Asked of the coarsest rollup, over the
+        whole intervals holding the range: a row per series and day, not per reading."""
+        coarsest = self._rollups.of(query.measurement)[-1]
+        low = query.start_ns - query.start_ns % coarsest.interval_ns
+        columns = self._columns.get(coarsest.name, {})
+        filters = self._where(columns, query.where)
+        if (
+            filters is None
+            or self._covered.get(coarsest.name, low + 1) > low
+            or rollup_field(query.field, "count") not in columns
+        ):
+            return False
+        clauses, params = filters
+        _, present = duckdb_rollups.mean_sql(query.field)
+        groups = ", ".join(_series_groups(columns, query.series_by)) or "''"
+        (one,) = self._cursor().execute(
+            f"""
+            SELECT count(DISTINCT series) = count(DISTINCT ({groups})) FROM {_quote(coarsest.name)}
+            WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
+              AND {" AND ".join([present, *clauses])}""",
+            [low, query.end_ns, *params],
+        ).fetchone() or (False,)
+        return bool(one)
 
     def _aggregate_rollup(
         self, query: AggregateQuery, rollup: Rollup, clauses: list[str], params: list[Any]

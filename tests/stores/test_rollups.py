@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from hub.contracts import Store
 from hub.points import Point
-from hub.query import AggregateQuery, Bucket, SeriesResult
+from hub.query import AggregateQuery, Bucket, SeriesResult, SumOfMeansQuery
 from hub.rollups import RollupPlan, rollup_for
 from hub.rollups.split import split_aggregate
 from hub.stores.duckdb import DuckDBStore
@@ -164,6 +164,72 @@ def test_rollups_answer_what_raw_points_answer(
         if not aligned and query.end_ns - query.start_ns > 15 * M and query.function != "increase":
             assert split_aggregate(query, PLAN, rollup_name(rolled), lambda q: []) is not None
         assert rolled.aggregate(query) == raw.aggregate(query), query
+
+
+def assert_same_windows(got: list[Bucket], expected: list[Bucket]) -> None:
+    """The same windows, and values up to the order of a sum's additions."""
+    assert [b.time_ns for b in got] == [b.time_ns for b in expected]
+    assert [b.value for b in got] == pytest.approx([b.value for b in expected])
+
+
+@st.composite
+def demand_queries(draw: st.DrawFn, run: str) -> SumOfMeansQuery:
+    """A sum of per-series means over windows a rollup holds whole or not (``7m``), on a range
+    on window boundaries or cutting its first and last windows."""
+    every = draw(st.sampled_from([15 * M, H, 2 * H, D, 7 * M]))
+    start = T0 + draw(st.integers(-24, 36)) * H + draw(st.sampled_from([0, 0, 15, 20])) * M
+    end = start + draw(st.integers(1, 30)) * H + draw(st.sampled_from([0, 0, 30, 50])) * M
+    series_by = draw(st.sampled_from([("device",), ("building",), ("device", "building"), ()]))
+    return SumOfMeansQuery("m", "p", start, end, every, series_by, {"run": (run,)})
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_sums_of_means_from_rollups_are_what_raw_points_give(
+    stores: tuple[Store, Store], data: st.DataObject
+) -> None:
+    """Peak demand's primitive: the whole windows from a rollup (stored sums over stored
+    counts per series group), the windows the range cuts from raw points; the same windows and
+    means as from raw points alone (sums of means up to the order of their additions). A
+    group of several series (``building``, or none) has one mean over all their readings."""
+    rolled, raw = stores
+    run = str(next(_runs))
+    points = data.draw(readings(run))
+    for batch in data.draw(batches(points)):
+        assert rolled.write(batch) == []
+        assert raw.write(batch) == []
+    for _ in range(6):
+        query = data.draw(demand_queries(run))
+        assert_same_windows(rolled.sum_of_means(query), raw.sum_of_means(query))
+
+
+def test_sums_of_means_before_the_raw_horizon_come_from_rollups(tmp_path) -> None:
+    """With the raw points of the first day deleted (retention), its whole windows still have
+    their means (from the rollups: nothing else holds them), and the windows the range cuts
+    are read from the raw points that are left."""
+    plan = RollupPlan.from_labels({"old": LABELS})
+    rolled = DuckDBStore(tmp_path / "rolled.duckdb", rollups=plan, rollup_flush_s=0.0)
+    raw = DuckDBStore(tmp_path / "raw.duckdb")
+    for store in (rolled, raw):
+        store.write(_history("old"))
+    whole = SumOfMeansQuery("old", "p", T0, T0 + 2 * D, 15 * M, ("device",))
+    cut = SumOfMeansQuery("old", "p", T0 + 5 * M, T0 + 2 * D - 5 * M, H, ())
+    expected = [raw.sum_of_means(whole), raw.sum_of_means(cut)]
+    # two meters, each read 0 and 1 (p: step % 13) in the first quarter
+    assert len(expected[0]) == 2 * 24 * 4 and expected[0][0].value == 1.0
+    while rolled.delete_before("old", T0 + D, 1000):  # type: ignore[attr-defined]
+        pass
+    assert raw.sum_of_means(whole) == expected[0]  # the raw store still holds the first day
+    gone = AggregateQuery("old", "p", "percentile", T0, T0 + D, percentile=100.0)
+    assert rolled.aggregate(gone) == []  # (a percentile reads raw points only)
+    assert_same_windows(rolled.sum_of_means(whole), expected[0])
+    # the first window, cut by the range, is read from raw points, which are gone
+    assert_same_windows(rolled.sum_of_means(cut), expected[1][1:])
+    assert expected[1][0].time_ns == T0
+    rolled.close()
+    raw.close()
 
 
 def test_late_data_corrects_its_interval(stores: tuple[Store, Store]) -> None:
