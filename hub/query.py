@@ -46,7 +46,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from hub.errors import BeyondRetention
 from hub.increase import RESET_BELOW
@@ -257,7 +257,7 @@ def check_retention(
     query: RangeQuery,
     now_ns: int,
     retention: Retention,
-    from_rollups: Callable[[AggregateQuery, int], bool] | None = None,
+    from_rollups: Callable[[Any, int], bool] | None = None,
 ) -> None:
     """Refuse ``query`` when its range starts before the oldest point its tier keeps at
     ``now_ns``: the points before are deleted (or about to be), and an answer from the rest
@@ -269,12 +269,7 @@ def check_retention(
         return
     rollup = retention.is_rollup(query.measurement)
     horizon_ns = now_ns - keep_ns
-    if (
-        not rollup
-        and from_rollups is not None
-        and isinstance(query, AggregateQuery)
-        and from_rollups(query, horizon_ns)
-    ):
+    if not rollup and from_rollups is not None and from_rollups(query, horizon_ns):
         return  # what lies before the horizon is read from the rollups
     # whole seconds, rounded up: asking from the time the message names is then answered
     from_ns = -(-horizon_ns // 1_000_000_000) * 1_000_000_000

@@ -27,8 +27,8 @@ from hub.query import (
     check_retention,
 )
 from hub.retention import Retention
-from hub.rollups import RollupPlan
-from hub.rollups.split import rollups_cover_before
+from hub.rollups import RollupPlan, rollup_for
+from hub.rollups.split import rollups_cover_before, whole_windows
 from hub.timestamps import Clock
 
 __all__ = ["RetentionGuard"]
@@ -52,6 +52,26 @@ class RetentionGuard:
             return False
         return rollups_cover_before(query, self._rollups, covered, horizon_ns)
 
+    def _means_from_rollups(self, query: SumOfMeansQuery, horizon_ns: int) -> bool:
+        """Whether every window of ``query`` before the horizon is read whole from a rollup:
+        a store that reads the whole windows of a sum of means from rollups says so
+        (``sum_of_means_from_rollups``: DuckDB's; the windows cut by the range are read from
+        raw points, as :func:`hub.rollups.split.whole_windows` cuts them)."""
+        covered = getattr(self.inner, "rollup_coverage", None)
+        if not covered or not getattr(self.inner, "sum_of_means_from_rollups", False):
+            return False
+        return all(
+            rollup_for(
+                AggregateQuery(
+                    query.measurement, query.field, "mean", low, high, every_ns=query.every_ns
+                ),
+                self._rollups,
+                covered,
+            )
+            for low, high in whole_windows(query.start_ns, query.end_ns, query.every_ns)
+            if low < horizon_ns
+        )
+
     @property
     def rollup_coverage(self) -> dict[str, int]:
         """The inner store's (none for a store without rollups): readers of rollup rows
@@ -66,7 +86,7 @@ class RetentionGuard:
         return self.inner.aggregate(query)
 
     def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
-        check_retention(query, self._clock.now_ns(), self._retention)
+        check_retention(query, self._clock.now_ns(), self._retention, self._means_from_rollups)
         return self.inner.sum_of_means(query)
 
     def points(self, query: PointsQuery) -> list[PointRow]:

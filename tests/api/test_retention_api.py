@@ -113,6 +113,16 @@ def test_a_question_before_the_raw_horizon_is_answered_from_the_rollups(
             assert odd.status_code == 400
             assert "CITYHUB_RETENTION__RAW_DAYS" in odd.json()["detail"]
             assert "rollup" in odd.json()["detail"]
+            # peak demand too: its whole 15-minute windows before the horizon from the rollups
+            peak = client.get(
+                "/api/v1/buildings/b-1/peak", params={"start": start, "window": "15m"}
+            )
+            assert peak.status_code == 200, peak.text
+            assert peak.json()["peak_w"] == 4000.0
+            # a start inside a window before the horizon: that window needs raw points
+            cut = client.get("/api/v1/buildings/b-1/peak", params={"start": "-45d"})
+            assert cut.status_code == 400
+            assert "CITYHUB_RETENTION__RAW_DAYS" in cut.json()["detail"]
             # and the raw point is really gone from the file
             wait_until(
                 lambda: (
