@@ -90,7 +90,7 @@ def generate(path: Path, meters: int, readings: int, step_s: int, end_s: int) ->
     return int(count)
 
 
-def _timed(call: Any, repeats: int) -> dict[str, float]:
+def timed(call: Any, repeats: int) -> dict[str, float]:
     times = []
     for attempt in range(repeats + 2):
         started = time.perf_counter()
@@ -147,7 +147,7 @@ def measure(path: Path, queries: dict[str, Any], repeats: int) -> list[dict[str,
         try:
             for label, query in queries.items():
                 rows[label][f"{mode}_answer"] = _comparable(query, _call(store, query))
-                rows[label][mode] = _timed(lambda q=query, s=store: _call(s, q), repeats)
+                rows[label][mode] = timed(lambda q=query, s=store: _call(s, q), repeats)
                 progress(f"rollups: {label} ({mode}): {rows[label][mode]}")
         finally:
             store.close()

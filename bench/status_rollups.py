@@ -17,7 +17,6 @@ import argparse
 import functools
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import progress
+from bench.rollups import timed
 
 HERE = Path(__file__).parent
 S = 1_000_000_000
@@ -80,20 +80,6 @@ def write_all(path: Path, points: list[Any], rolled: bool) -> float:
     return time.perf_counter() - started
 
 
-def _timed(call: Any, repeats: int) -> dict[str, float]:
-    times = []
-    for attempt in range(repeats + 2):
-        started = time.perf_counter()
-        call()
-        if attempt >= 2:
-            times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return {
-        "p50_ms": round(statistics.median(times), 1),
-        "p99_ms": round(times[min(len(times) - 1, round(0.99 * len(times)))], 1),
-    }
-
-
 def run(workdir: Path, connectors: int, days: int, repeats: int) -> dict[str, Any]:
     from hub.devices import DeviceRegistry
     from hub.insights.chargers import utilization_windows
@@ -132,7 +118,7 @@ def run(workdir: Path, connectors: int, days: int, repeats: int) -> dict[str, An
                 ctx = Context(store, DeviceRegistry(), InsightsSettings(), 10**8, now, rollups)
                 ask = functools.partial(utilization_windows, ctx, {}, start, end, every, "w")
                 answers[mode] = ask().model_dump()
-                row[mode] = _timed(ask, repeats)
+                row[mode] = timed(ask, repeats)
                 progress(f"status rollups: {label} ({mode}): {row[mode]}")
             row["same_answer"] = answers["rollups"] == answers["raw"]
             row["ratio_raw_to_rollups"] = round(row["raw"]["p50_ms"] / row["rollups"]["p50_ms"], 1)

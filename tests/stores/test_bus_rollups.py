@@ -31,7 +31,7 @@ from hub.stores.spool import SpooledStore
 from hub.timestamps import FixedClock
 from tests.conftest import fresh_database
 from tests.servers_influx import RunningServer
-from tests.stores.test_rollups import batches, influx_rolled
+from tests.stores.test_rollups import batches, influx_rolled, rolled_and_raw
 
 S = 1_000_000_000
 M = 60 * S
@@ -52,18 +52,7 @@ def make_pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     opened: list[Store] = []
 
     def make() -> tuple[Store, Store]:
-        if request.param == "duckdb":
-            folder = tmp_path_factory.mktemp("bus")
-            pair: tuple[Store, Store] = (
-                DuckDBStore(folder / "rolled.duckdb", rollups=PLAN, rollup_flush_s=0.0),
-                DuckDBStore(folder / "raw.duckdb"),
-            )
-        else:
-            server: RunningServer = request.getfixturevalue("influxd")
-            pair = (
-                influx_rolled(server, fresh_database(server), PLAN),
-                InfluxDBStore(server.url, fresh_database(server), api="v1"),
-            )
+        pair = rolled_and_raw(request, tmp_path_factory, PLAN)
         opened.extend(pair)
         return pair
 

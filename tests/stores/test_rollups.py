@@ -45,6 +45,25 @@ def influx_rolled(server: RunningServer, database: str, plan: RollupPlan) -> Inf
     return store
 
 
+def rolled_and_raw(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, plan: RollupPlan
+) -> tuple[Store, Store]:
+    """A fresh store keeping ``plan``'s rollups and one keeping none, of the kind
+    ``request.param`` names (``duckdb``, or ``influxdb``: then on the test server)."""
+    if request.param == "duckdb":
+        folder = tmp_path_factory.mktemp("rollups")
+        return (
+            # rolled up after every batch (rollup_flush_s=0): appends and late data both
+            DuckDBStore(folder / "rolled.duckdb", rollups=plan, rollup_flush_s=0.0),
+            DuckDBStore(folder / "raw.duckdb"),
+        )
+    server: RunningServer = request.getfixturevalue("influxd")
+    return (
+        influx_rolled(server, fresh_database(server), plan),
+        InfluxDBStore(server.url, fresh_database(server), api="v1"),
+    )
+
+
 def rollup_name(store: Store) -> dict[str, int]:
     return store.rollup_coverage  # type: ignore[attr-defined]
 
@@ -58,19 +77,7 @@ def stores(
     """A store keeping rollups and one that does not, of the same kind; each example writes
     series of its own (tag ``run``) to both (a measurement each would cost DuckDB a table and
     its index each)."""
-    if request.param == "duckdb":
-        folder = tmp_path_factory.mktemp("rollups")
-        pair: tuple[Store, Store] = (
-            # rolled up after every batch (rollup_flush_s=0): appends and late data both
-            DuckDBStore(folder / "rolled.duckdb", rollups=PLAN, rollup_flush_s=0.0),
-            DuckDBStore(folder / "raw.duckdb"),
-        )
-    else:
-        server: RunningServer = request.getfixturevalue("influxd")
-        pair = (
-            influx_rolled(server, fresh_database(server), PLAN),
-            InfluxDBStore(server.url, fresh_database(server), api="v1"),
-        )
+    pair = rolled_and_raw(request, tmp_path_factory, PLAN)
     yield pair
     for store in pair:
         store.close()
