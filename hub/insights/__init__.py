@@ -7,6 +7,5 @@ Plain functions, no HTTP: the API's routers call them, tests call them directly.
 * :mod:`hub.insights.sessions`: OCPP sessions, 1.6 starts paired with their stops;
 * :mod:`hub.insights.energy`: building demand, charger energy per site;
 * :mod:`hub.insights.sites`: a charging site's peak demand and week-on-week comparison;
-* :mod:`hub.insights.geo`: distances and GeoJSON;
 * :mod:`hub.insights.carbon`: the carbon estimate's arithmetic.
 """

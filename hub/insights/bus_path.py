@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from hub.contracts import Store
-from hub.insights.geo import haversine_m
+from hub.geo import haversine_m
 from hub.query import AggregateQuery, PointRow, PointsQuery
 from hub.rollups import Rollup, RollupPlan, rollup_field, rollup_for
 from hub.rollups.path import LATITUDE, LONGITUDE, PATH_FIELDS, ends_are_fixes, leg_of_row

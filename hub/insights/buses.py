@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from hub.contracts import Store
+from hub.geo import haversine_m
 from hub.insights.bus_path import Km, fix_km_from_rollups
 from hub.insights.events import read_events
-from hub.insights.geo import haversine_m
 from hub.query import AggregateQuery, LatestQuery, LatestRow
 from hub.rollups import RollupPlan
 

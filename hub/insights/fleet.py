@@ -13,10 +13,10 @@ from typing import ClassVar
 from geojson_pydantic import Feature, FeatureCollection, LineString, Point
 from pydantic import BaseModel
 
+from hub.geo import path_length_m
 from hub.insights.buses import latest_fixes
 from hub.insights.context import NS_PER_S, Context, utc
 from hub.insights.events import read_events
-from hub.insights.geo import path_length_m
 from hub.insights.inventory import Unknown, check_known
 from hub.precision import DECIMALS, Coordinate, Kmh, M, Mps, S
 from hub.query import AggregateQuery, LatestQuery

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hub.insights.geo import haversine_m
+from hub.geo import haversine_m
 from hub.points import FieldValue
 from hub.rollups.plan import rollup_field
 

@@ -3,13 +3,13 @@
 both coordinates): each element's fixes and path within, the previous element's last fix
 (a window ``lag`` over the elements in time order, as the counter's), and the sums.
 
-The great-circle distance is :func:`hub.insights.geo.haversine_m` written in SQL, operation
+The great-circle distance is :func:`hub.geo.haversine_m` written in SQL, operation
 for operation, so a rollup's path and the raw rule's differ by the order of additions only.
 """
 
 from __future__ import annotations
 
-from hub.insights.geo import EARTH_RADIUS_M
+from hub.geo import EARTH_RADIUS_M
 from hub.rollups.path import LATITUDE, LONGITUDE, PATH_FIXES, PATH_M_WITHIN
 from hub.rollups.plan import rollup_field
 

@@ -24,8 +24,8 @@ import pytest
 from hub.api.examples import example_of
 from hub.broker import Mosquitto
 from hub.devices import DeviceRegistry
+from hub.geo import EARTH_RADIUS_M
 from hub.insights.buildings import Peak
-from hub.insights.geo import EARTH_RADIUS_M
 from hub.settings import Settings
 from hub.timestamps import FixedClock
 from tests.api.scenario import DAY, MIN, POINTS, REGISTRY, H, Scenario, gtfs, senml, status, z
