@@ -275,10 +275,20 @@ def check_retention(
     from_ns = -(-horizon_ns // 1_000_000_000) * 1_000_000_000
     setting = retention.setting(query.measurement)
     tier = "rollups" if rollup else "raw points"
-    hint = "" if rollup else (
-        ", or ask an aggregate the rollups answer (windows of whole rollup intervals, "
-        "CITYHUB_ROLLUPS__INTERVALS, from an interval boundary on; not percentile)"
-    )  # fmt: skip
+    from hub.rollups.status import SOURCES as STATUS_SOURCES  # here: hub.rollups imports us
+
+    if rollup:
+        hint = ""
+    elif query.measurement in STATUS_SOURCES:  # read by utilization, from the status rollups
+        hint = (
+            ", or ask utilization in windows of whole status rollup intervals "
+            "(CITYHUB_ROLLUPS__STATUS_INTERVALS)"
+        )
+    else:
+        hint = (
+            ", or ask an aggregate the rollups answer (windows of whole rollup intervals, "
+            "CITYHUB_ROLLUPS__INTERVALS, from an interval boundary on; not percentile)"
+        )
     raise BeyondRetention(
         f"{tier} are kept {retention.days(query.measurement)} days ({setting}); "
         f"start={_iso(query.start_ns)} is older than the oldest time they cover: ask from "

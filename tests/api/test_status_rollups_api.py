@@ -81,6 +81,7 @@ def test_utilization_before_the_raw_horizon_is_answered_from_the_status_rollups(
             odd = client.get("/api/v1/chargers/utilization", params={**params, "every": "30m"})
             assert odd.status_code == 400
             assert "CITYHUB_RETENTION__RAW_DAYS" in odd.json()["detail"]
+            assert "CITYHUB_ROLLUPS__STATUS_INTERVALS" in odd.json()["detail"]
     finally:
         hub.stop()
     left = DuckDBStore(database)
