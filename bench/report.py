@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.capacity import render_capacity
+from bench.formatting import fmt
 from bench.peers.report import render_peers
 
 __all__ = ["render_markdown", "write_report"]
@@ -19,18 +20,6 @@ TARGETS = {
     "query_aggregate_p50_ms": 200.0,
     "hub_rss_mb": 500.0,
 }
-
-
-def _fmt(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, list):
-        return " / ".join(_fmt(v, digits) for v in value)
-    return str(value)
 
 
 def _verdict(ok: bool | None) -> str:
@@ -48,19 +37,19 @@ def _drain(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         notes = row.get("note", "") if row["status"] != "ok" else ""
         if "messages_per_hub" in row:
-            notes = f"split {_fmt(row['messages_per_hub'])}"
+            notes = f"split {fmt(row['messages_per_hub'])}"
         if "acked_seconds" in row and row["acked_seconds"] != row.get("seconds"):
             notes += f" acked (spooled) after {row['acked_seconds']:.2f} s"
         if row.get("dead_letters"):
             notes += f" {row['dead_letters']} dead letters"
         if row.get("rounds"):
-            notes += f" median of {_fmt(row['rounds'])} msg/s"
+            notes += f" median of {fmt(row['rounds'])} msg/s"
         lines.append(
-            f"| ({row['key']}) | {row['consumer']} | {_fmt(row['messages'])} "
-            f"| {_fmt(row.get('seconds'), 2)} | {_fmt(row.get('rate'))} "
-            f"| {_fmt(row.get('ratio_to_b'), 2)} | {_fmt(row.get('cpu_s'), 1)} "
-            f"| {_fmt(row.get('cpu_s_per_100k'), 2)} | {_fmt(row.get('cpu_ratio_to_b'), 2)} "
-            f"| {_fmt(row.get('peak_rss_mb'))} | {row['status'] if row['status'] != 'ok' else ''}"
+            f"| ({row['key']}) | {row['consumer']} | {fmt(row['messages'])} "
+            f"| {fmt(row.get('seconds'), 2)} | {fmt(row.get('rate'))} "
+            f"| {fmt(row.get('ratio_to_b'), 2)} | {fmt(row.get('cpu_s'), 1)} "
+            f"| {fmt(row.get('cpu_s_per_100k'), 2)} | {fmt(row.get('cpu_ratio_to_b'), 2)} "
+            f"| {fmt(row.get('peak_rss_mb'))} | {row['status'] if row['status'] != 'ok' else ''}"
             f" {notes.strip()} |"
         )
     return lines
@@ -76,15 +65,15 @@ def _live(rows: list[dict[str, Any]]) -> list[str]:
     ]
     for row in rows:
         if row["status"] != "ok":
-            lines.append(f"| {_fmt(row['target_rate'])} | {row['status']}: {row.get('note', '')} |")
+            lines.append(f"| {fmt(row['target_rate'])} | {row['status']}: {row.get('note', '')} |")
             continue
         lines.append(
-            f"| {_fmt(row['target_rate'])} | {_fmt(row['achieved_rate'])} "
-            f"| {_fmt(row['seconds'], 1)} "
-            f"| {_fmt(row.get('p50_ms'), 1)} | {_fmt(row.get('p99_ms'), 1)} "
-            f"| {_fmt(row.get('max_ms'), 1)} | {row['markers']} "
+            f"| {fmt(row['target_rate'])} | {fmt(row['achieved_rate'])} "
+            f"| {fmt(row['seconds'], 1)} "
+            f"| {fmt(row.get('p50_ms'), 1)} | {fmt(row.get('p99_ms'), 1)} "
+            f"| {fmt(row.get('max_ms'), 1)} | {row['markers']} "
             f"| {row['markers_never_seen_during_load']} | {row['hub_cpu_pct_of_one_core']} "
-            f"| {_fmt(row['hub_peak_rss_mb'], 0)} | {_fmt(row['catch_up_s'], 2)} |"
+            f"| {fmt(row['hub_peak_rss_mb'], 0)} | {fmt(row['catch_up_s'], 2)} |"
         )
     return lines
 
@@ -95,15 +84,15 @@ def _query(result: dict[str, Any]) -> list[str]:
     lines = [
         f"## Query: {result['points']:,} stored points ({result['meters']:,} meters × "
         f"{result['readings']:,} readings, {result['step_s']} s apart); hub peak RSS "
-        f"{_fmt(result.get('hub_peak_rss_mb'))} MB",
+        f"{fmt(result.get('hub_peak_rss_mb'))} MB",
         "",
         "| query | p50 ms | p99 ms | max ms | calls | response bytes |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in result["queries"]:
         lines.append(
-            f"| {row['query']} | {_fmt(row['p50_ms'], 1)} | {_fmt(row['p99_ms'], 1)} "
-            f"| {_fmt(row['max_ms'], 1)} | {row['repeats']} | {_fmt(row['response_bytes'])} |"
+            f"| {row['query']} | {fmt(row['p50_ms'], 1)} | {fmt(row['p99_ms'], 1)} "
+            f"| {fmt(row['max_ms'], 1)} | {row['repeats']} | {fmt(row['response_bytes'])} |"
         )
     peak = result.get("peak_paths")
     if peak:
@@ -114,9 +103,9 @@ def _query(result: dict[str, Any]) -> list[str]:
             "",
             "| query | Python p50 ms | p99 | store p50 ms | p99 | store / Python | same answer |",
             "|---|---:|---:|---:|---:|---:|---|",
-            f"| {peak['query']} | {_fmt(peak['python_p50_ms'], 1)} "
-            f"| {_fmt(peak['python_p99_ms'], 1)} | {_fmt(peak['store_p50_ms'], 1)} "
-            f"| {_fmt(peak['store_p99_ms'], 1)} | {_fmt(peak['ratio_store_to_python'], 3)} "
+            f"| {peak['query']} | {fmt(peak['python_p50_ms'], 1)} "
+            f"| {fmt(peak['python_p99_ms'], 1)} | {fmt(peak['store_p50_ms'], 1)} "
+            f"| {fmt(peak['store_p99_ms'], 1)} | {fmt(peak['ratio_store_to_python'], 3)} "
             f"| {'yes' if peak['same_answer'] else '**no**'} |",
         ]
     return lines
@@ -128,12 +117,12 @@ def _profile(result: dict[str, Any]) -> list[str]:
     if pipeline.get("status") == "ok":
         lines += [
             f"Pipeline alone (no MQTT, in-process, batches of {pipeline['batch']}): "
-            f"{_fmt(pipeline['rate'])} msg/s, {pipeline['us_per_message']} µs per message.",
+            f"{fmt(pipeline['rate'])} msg/s, {pipeline['us_per_message']} µs per message.",
             "",
             "| cProfile, self time | calls | s | % |",
             "|---|---:|---:|---:|",
             *(
-                f"| `{r['function']}` | {_fmt(r['calls'])} | {r['seconds']} | {r['pct']} |"
+                f"| `{r['function']}` | {fmt(r['calls'])} | {r['seconds']} | {r['pct']} |"
                 for r in pipeline["top_tottime"][:12]
             ),
             "",
@@ -142,7 +131,7 @@ def _profile(result: dict[str, Any]) -> list[str]:
     if spy.get("status") == "ok" and spy.get("samples"):
         lines += [
             f"py-spy on `cityhub run` draining ({spy['samples']} samples, "
-            f"{_fmt(spy['rate_under_profiler'])} msg/s under the profiler). By thread: "
+            f"{fmt(spy['rate_under_profiler'])} msg/s under the profiler). By thread: "
             + ", ".join(f"{t['function']} {t['pct']}%" for t in spy["threads"]),
             "",
             "| py-spy, self | % | py-spy, inclusive | % |",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.formatting import fmt
+
 __all__ = ["render_peers", "summarize"]
 
 Row = dict[str, Any]
@@ -29,16 +31,6 @@ def summarize(rows: list[Row]) -> list[Row]:
             row["hub_ratio"] = round(hub["rate"] / row["rate"], 2)
         out.append(row)
     return out
-
-
-def _fmt(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def render_peers(result: dict[str, Any]) -> list[str]:
@@ -69,10 +61,10 @@ def render_peers(result: dict[str, Any]) -> list[str]:
         if row.get("write_errors_logged"):
             notes += f"; {row['write_errors_logged']:,} failed writes in its log"
         lines.append(
-            f"| {row['contender']} | {_fmt(row.get('seconds'), 2)} | {_fmt(row.get('rate'))} "
-            f"| {_fmt(row.get('hub_ratio'), 2)} | {_fmt(row.get('stored_messages'))} "
-            f"| {_fmt(per.get('bridge'), 1)} | {_fmt(per.get('broker'), 1)} "
-            f"| {_fmt(per.get('sink'), 1)} | {row['status'] if row['status'] != 'ok' else ''} "
+            f"| {row['contender']} | {fmt(row.get('seconds'), 2)} | {fmt(row.get('rate'))} "
+            f"| {fmt(row.get('hub_ratio'), 2)} | {fmt(row.get('stored_messages'))} "
+            f"| {fmt(per.get('bridge'), 1)} | {fmt(per.get('broker'), 1)} "
+            f"| {fmt(per.get('sink'), 1)} | {row['status'] if row['status'] != 'ok' else ''} "
             f"{notes} |"
         )
     return lines
