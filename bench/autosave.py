@@ -39,7 +39,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from chaos.harness import Broker, Hub, NumberedPublisher, hour_start, registry, settled_count
-from hub.ingest.mqtt import MqttSource
+from hub.ingest.mqtt import ask_broker_to_save
 
 HERE = Path(__file__).resolve().parent
 METERS = 50
@@ -160,7 +160,7 @@ def _session_present(port: int, subscribe: bool, save_pid_file: Path | None = No
 
     def on_subscribe(*_: object) -> None:
         if save_pid_file is not None:
-            MqttSource._ask_broker_to_save(save_pid_file)
+            ask_broker_to_save(save_pid_file)  # the hub's own request
         done.set()
 
     client.on_connect = on_connect

@@ -107,6 +107,7 @@ class DeadLetterLog:
         self._con.executescript(_SCHEMA)
         if self._con.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
             self._con.execute("VACUUM")
+        self._page_size = int(self._con.execute("PRAGMA page_size").fetchone()[0])
         self._migrate()
         total = f"SELECT coalesce(sum({_FOOTPRINT}), 0) FROM dead_letters"
         self.bytes = int(self._con.execute(total).fetchone()[0])
@@ -190,7 +191,7 @@ class DeadLetterLog:
         free = self._con.execute("PRAGMA freelist_count").fetchone()[0]
         wal = self._path.with_name(self._path.name + "-wal")
         wal_bytes = wal.stat().st_size if wal.exists() else 0
-        return int((pages - free) * self._con.execute("PRAGMA page_size").fetchone()[0]) + wal_bytes
+        return (pages - free) * self._page_size + wal_bytes
 
     def _drop_oldest(self, excess: int) -> Counter[str]:
         """Delete the oldest letters until ``excess`` bytes are gone (caller holds the lock)."""

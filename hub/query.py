@@ -56,6 +56,7 @@ from hub.retention import Retention
 __all__ = [
     "FUNCTIONS",
     "RESET_BELOW",
+    "ROLLUPS_HINT",
     "AggregateQuery",
     "Bucket",
     "Catalog",
@@ -253,17 +254,25 @@ def _iso(time_ns: int) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+ROLLUPS_HINT = (
+    "ask an aggregate the rollups answer (windows of whole rollup intervals, "
+    "CITYHUB_ROLLUPS__INTERVALS, from an interval boundary on; not percentile)"
+)
+
+
 def check_retention(
     query: RangeQuery,
     now_ns: int,
     retention: Retention,
     from_rollups: Callable[[Any, int], bool] | None = None,
+    rollups_hint: str = ROLLUPS_HINT,
 ) -> None:
     """Refuse ``query`` when its range starts before the oldest point its tier keeps at
     ``now_ns``: the points before are deleted (or about to be), and an answer from the rest
     would be silently partial. Raises :class:`~hub.errors.BeyondRetention`. The reading an
     ``increase`` looks up just before ``start`` (its anchor) is not checked: it lies within
-    retention unless the meter was silent from the horizon to ``start``."""
+    retention unless the meter was silent from the horizon to ``start``. ``rollups_hint``
+    says what the rollups would answer instead (for a raw measurement)."""
     keep_ns = retention.keep_ns(query.measurement)
     if keep_ns is None or query.start_ns >= now_ns - keep_ns:
         return
@@ -275,20 +284,7 @@ def check_retention(
     from_ns = -(-horizon_ns // 1_000_000_000) * 1_000_000_000
     setting = retention.setting(query.measurement)
     tier = "rollups" if rollup else "raw points"
-    from hub.rollups.status import SOURCES as STATUS_SOURCES  # here: hub.rollups imports us
-
-    if rollup:
-        hint = ""
-    elif query.measurement in STATUS_SOURCES:  # read by utilization, from the status rollups
-        hint = (
-            ", or ask utilization in windows of whole status rollup intervals "
-            "(CITYHUB_ROLLUPS__STATUS_INTERVALS)"
-        )
-    else:
-        hint = (
-            ", or ask an aggregate the rollups answer (windows of whole rollup intervals, "
-            "CITYHUB_ROLLUPS__INTERVALS, from an interval boundary on; not percentile)"
-        )
+    hint = "" if rollup else f", or {rollups_hint}"
     raise BeyondRetention(
         f"{tier} are kept {retention.days(query.measurement)} days ({setting}); "
         f"start={_iso(query.start_ns)} is older than the oldest time they cover: ask from "

@@ -48,9 +48,25 @@ from hub.metrics import HubMetrics
 from hub.settings import MqttSettings
 from hub.topics import TopicFilter
 
-__all__ = ["MqttSource"]
+__all__ = ["MqttSource", "ask_broker_to_save"]
 
 log = logging.getLogger(__name__)
+
+
+def ask_broker_to_save(pid_file: Path) -> None:
+    """SIGUSR1 to the Mosquitto whose pid ``pid_file`` holds: it writes its persistence
+    database (with a new session) at once. A failure is logged, never raised: the session is
+    then saved at the broker's next autosave, as without the setting."""
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGUSR1)
+    except (OSError, ValueError, IndexError) as error:
+        log.warning(
+            "could not ask the broker to save the new session (CITYHUB_MQTT__BROKER_PID_FILE"
+            "=%s): %s; it is saved at the broker's next autosave",
+            pid_file, error,
+        )  # fmt: skip
+    else:
+        log.info("asked the broker (pid file %s) to save the new session now", pid_file)
 
 
 class MqttSource:
@@ -209,29 +225,13 @@ class MqttSource:
             return
         log.info("subscribed (%d filters)", len(reasons))
         if self._new_session and self._settings.broker_pid_file is not None:
-            self._ask_broker_to_save(self._settings.broker_pid_file)
+            ask_broker_to_save(self._settings.broker_pid_file)
         self._away_since = None
         self.last_error = ""
         self._connected.set()
         self._metrics.mqtt_connected.set(1)
         if self._on_state:
             self._on_state(True, "")
-
-    @staticmethod
-    def _ask_broker_to_save(pid_file: Path) -> None:
-        """SIGUSR1 to the Mosquitto whose pid ``pid_file`` holds: it writes its persistence
-        database (with the new session) at once. A failure is logged, never raised: the
-        session is then saved at the broker's next autosave, as without the setting."""
-        try:
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGUSR1)
-        except (OSError, ValueError, IndexError) as error:
-            log.warning(
-                "could not ask the broker to save the new session (CITYHUB_MQTT__BROKER_PID_FILE"
-                "=%s): %s; it is saved at the broker's next autosave",
-                pid_file, error,
-            )  # fmt: skip
-        else:
-            log.info("asked the broker (pid file %s) to save the new session now", pid_file)
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any

@@ -10,11 +10,13 @@ Everything else passes through unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from hub.contracts import RefusedPoint, Store
 from hub.points import Point
 from hub.query import (
+    ROLLUPS_HINT,
     AggregateQuery,
     Bucket,
     Catalog,
@@ -22,16 +24,23 @@ from hub.query import (
     LatestRow,
     PointRow,
     PointsQuery,
+    RangeQuery,
     SeriesResult,
     SumOfMeansQuery,
     check_retention,
 )
 from hub.retention import Retention
 from hub.rollups import RollupPlan, rollup_for
+from hub.rollups import status as status_rollups
 from hub.rollups.split import rollups_cover_before, whole_windows
 from hub.timestamps import Clock
 
 __all__ = ["RetentionGuard"]
+
+STATUS_HINT = (
+    "ask utilization in windows of whole status rollup intervals "
+    "(CITYHUB_ROLLUPS__STATUS_INTERVALS)"
+)
 
 
 class RetentionGuard:
@@ -44,6 +53,15 @@ class RetentionGuard:
         self._retention = retention
         self._clock = clock
         self._rollups = rollups or RollupPlan({})
+
+    def _check(
+        self, query: RangeQuery, from_rollups: Callable[[Any, int], bool] | None = None
+    ) -> None:
+        """:func:`hub.query.check_retention` at the request's instant; the 400's hint names
+        the status rollups' setting for the chargers' status and sessions (utilization reads
+        those rollups), else the numeric rollups'."""
+        hint = STATUS_HINT if query.measurement in status_rollups.SOURCES else ROLLUPS_HINT
+        check_retention(query, self._clock.now_ns(), self._retention, from_rollups, hint)
 
     def _from_rollups(self, query: AggregateQuery, horizon_ns: int) -> bool:
         # The stores that keep rollups say since when each is complete (a spool, its store's).
@@ -82,15 +100,15 @@ class RetentionGuard:
         return self.inner.write(points)
 
     def aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
-        check_retention(query, self._clock.now_ns(), self._retention, self._from_rollups)
+        self._check(query, self._from_rollups)
         return self.inner.aggregate(query)
 
     def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
-        check_retention(query, self._clock.now_ns(), self._retention, self._means_from_rollups)
+        self._check(query, self._means_from_rollups)
         return self.inner.sum_of_means(query)
 
     def points(self, query: PointsQuery) -> list[PointRow]:
-        check_retention(query, self._clock.now_ns(), self._retention)
+        self._check(query)
         return self.inner.points(query)
 
     def latest(self, query: LatestQuery) -> list[LatestRow]:
