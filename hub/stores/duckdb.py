@@ -388,14 +388,12 @@ class DuckDBStore:
         marks = _PendingMarks()
         con.execute("BEGIN")
         for table, rows in by_table.items():
-            left = merging.get(table, 0)
-            if left:
-                merging[table] = left - 1
+            merge = merging.get(table, 0) > 0
             columns = schema.setdefault(table, {})
             try:
-                refused += self._write_table(con, table, columns, rows, merge=left > 0)
+                refused += self._write_table(con, table, columns, rows, merge=merge)
             except duckdb.ConstraintException as error:
-                if left:
+                if merge:
                     raise
                 raise _KeyStored(table) from error
             if self._rollups.of(table):
@@ -408,6 +406,9 @@ class DuckDBStore:
                 self._pending.add(STATUS_MEASUREMENT)
         marks.record(con)
         con.execute("COMMIT")
+        for table in by_table:  # a committed batch counts against the merging ones' budget
+            if merging.get(table, 0) > 0:
+                merging[table] -= 1
         return schema, refused
 
     def _write_table(

@@ -87,3 +87,25 @@ def test_a_redelivery_meeting_stored_keys_in_two_tables_is_written_at_once(
     assert store.write(batch) == []  # a redelivery after a hub restart
     assert totals(store, "power", "power_w") == (1.0, 1.0)
     assert totals(store, "meter", "energy_wh") == (1.0, 10.0)
+
+
+def test_a_redelivery_into_many_tables_ends_with_a_short_merging_budget(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merging budget is spent by committed batches only: retries of one write do not
+    spend it, so with a budget of one batch, three tables meeting stored keys are merged into
+    in one write, with one retry per table (a budget spent per attempt sent the first tables
+    back to appending: 7 attempts for 3 tables)."""
+    monkeypatch.setattr(hub.stores.duckdb, "_MERGE_BATCHES", 1)
+    batch = [reading(m, "d1", 0, value=1.0) for m in ("alpha", "beta", "gamma")]
+    assert store.write(batch) == []
+    attempts = []
+    transaction = DuckDBStore._transaction
+    monkeypatch.setattr(
+        DuckDBStore,
+        "_transaction",
+        lambda self, con, rows: attempts.append(1) or transaction(self, con, rows),
+    )
+    assert store.write(batch) == []
+    assert len(attempts) <= 4, f"{len(attempts)} attempts: at most one retry per table"
+    assert [totals(store, m, "value") for m in ("alpha", "beta", "gamma")] == [(1.0, 1.0)] * 3
