@@ -7,8 +7,8 @@
 #   install-deps.sh demo           Mosquitto for `make demo` (without it the demo falls back to
 #                                  the slower in-process amqtt broker, so it only advises)
 #   install-deps.sh test           what the test suite runs for real (default): Mosquitto and
-#                                  mosquitto-clients (mosquitto_sub, the compose broker's health
-#                                  check), InfluxDB 1.x (Debian's influxdb: a real InfluxQL
+#                                  mosquitto-clients (mosquitto_sub, the Mosquitto variant's health
+#                                  check), NATS Server (the compose stack's broker), InfluxDB 1.x (Debian's influxdb: a real InfluxQL
 #                                  engine), VictoriaMetrics (a real /api/v2/write server),
 #                                  docker-compose (validates docker-compose.yml, no engine), openssl,
 #                                  chromium (the dashboard's browser tests drive Debian's build
@@ -48,6 +48,8 @@ test)
     has openssl || missing+=(openssl)
     has mosquitto_passwd || missing+=(mosquitto)
     has mosquitto_sub || missing+=(mosquitto-clients)
+    has nats-server || missing+=(nats-server)
+    has wget || missing+=(wget)
     has chromium || missing+=(chromium)
     required=1
     ;;

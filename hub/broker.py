@@ -12,12 +12,17 @@ stack mounts its copies in ``deploy/mosquitto/``, and a test keeps the two ident
 :class:`EmbeddedBroker` is amqtt inside this process, the demo's fallback when no Mosquitto
 binary exists: it speaks MQTT 3.1.1 only, has no shared subscriptions and is about 5x slower,
 so it is never used for tests.
+
+:class:`NatsServer` runs ``nats-server`` with the compose stack's broker configuration
+(``deploy/nats/nats.conf``: MQTT 3.1.1 on JetStream files, which keep every acknowledged
+message across a broker crash) on free loopback ports, for the tests and the chaos suite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -37,6 +42,7 @@ __all__ = [
     "BROKER_CONFIG",
     "EmbeddedBroker",
     "Mosquitto",
+    "NatsServer",
     "free_port",
     "wait_for_port",
 ]
@@ -219,3 +225,100 @@ class EmbeddedBroker:
         if self._broker is not None:
             asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(15)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+class NatsServer:
+    """``nats-server`` with a deployment's configuration file, its addresses and JetStream
+    folder replaced by private ones: the MQTT listener on ``127.0.0.1:<port>``, the NATS and
+    monitoring ports free loopback ports, the store in ``workdir``. It is started the way the
+    compose stack starts it: through ``entrypoint.sh`` beside the configuration, which writes
+    ``passwords`` (the environment compose passes from ``.env``) into the ``auth.conf`` the
+    configuration includes."""
+
+    # What a private instance replaces: (a line of the shipped file, the line written instead)
+    _ADDRESSES = (
+        (re.compile(r"^(\s*)listen: 127\.0\.0\.1:4222$", re.M), "listen: 127.0.0.1:{client}"),
+        (re.compile(r"^(\s*)http: 0\.0\.0\.0:8222$", re.M), "http: 127.0.0.1:{http}"),
+        (re.compile(r"^(\s*)listen: 0\.0\.0\.0:1883$", re.M), "listen: 127.0.0.1:{mqtt}"),
+        (re.compile(r"^(\s*)store_dir: /data$", re.M), 'store_dir: "{store}"'),
+    )
+
+    def __init__(
+        self, workdir: Path, config: Path, passwords: Mapping[str, str], port: int | None = None
+    ) -> None:
+        self.binary = shutil.which("nats-server") or (
+            "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
+        )
+        if self.binary is None:
+            raise ConfigError("nats-server", "no nats-server binary on PATH or in /usr/sbin")
+        self.workdir = workdir
+        self.config = config
+        self.passwords = dict(passwords)
+        self.port = port or free_port()
+        self.http_port = free_port()
+        self.client_port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "nats-server.log"
+
+    def write_config(self) -> Path:
+        text = self.config.read_text()
+        values = {
+            "client": self.client_port,
+            "http": self.http_port,
+            "mqtt": self.port,
+            "store": self.workdir / "jetstream",
+        }
+        for pattern, line in self._ADDRESSES:
+            written = line.format(**values).replace("\\", "\\\\")  # a template: \ doubled
+            text, found = pattern.subn(r"\g<1>" + written, text)
+            if found != 1:
+                raise ConfigError("nats-server", f"{self.config}: no line {pattern.pattern!r}")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        path = self.workdir / "nats.conf"
+        path.write_text(text)
+        return path
+
+    def start(self, timeout_s: float = 15.0) -> NatsServer:
+        assert self.binary is not None
+        config = self.write_config()
+        entrypoint = self.config.with_name("entrypoint.sh")
+        command = ["sh", str(entrypoint), self.binary, "-c", str(config), "-l", str(self.log_path)]
+        if threading.current_thread() is threading.main_thread():
+            command = die_with_parent(command)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:  # the entrypoint's complaints, then the server's
+            self.process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                env={
+                    **os.environ,
+                    **self.passwords,
+                    "NATS_AUTH_FILE": str(config.parent / "auth.conf"),
+                },
+            )
+        try:
+            # The MQTT listener opens once JetStream has read its store back.
+            wait_for_port(self.port, timeout_s)
+        except TimeoutError:
+            code = self.process.poll()
+            self.stop()
+            if code is not None:  # the entrypoint or the server refused to start
+                said = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+                raise ConfigError("nats-server", f"exited {code}: {' | '.join(said)}") from None
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None

@@ -44,7 +44,7 @@ _MEMORY_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 class MqttSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
-    protocol: Literal["5", "3.1.1"] = "5"  # 3.1.1 only for brokers without v5 (amqtt)
+    protocol: Literal["5", "3.1.1"] = "5"  # 3.1.1 for brokers without v5 (NATS, amqtt)
     client_id: str = Field("cityhub", pattern=r"^[A-Za-z0-9._-]{1,64}$")
     username: str | None = None
     password: SecretStr | None = None
