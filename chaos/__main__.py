@@ -44,7 +44,7 @@ def render_markdown(run: dict) -> str:
         f"`python -m chaos{' --quick' if run['quick'] else ''} --seed {run['seed']}` "
         f"on {run['machine']}, {run['started']} ({run['seconds']:.0f} s).",
         *(
-            f"Rerun {rerun['started']} ({rerun['seconds']:.0f} s), these rows replaced: "
+            f"Rerun {rerun['started']} ({rerun['seconds']:.0f} s), these rows run again or added: "
             f"{', '.join(rerun['experiments'])}."
             for rerun in run.get("reruns", [])
         ),

@@ -31,6 +31,7 @@ from chaos.harness import (
     wait_for,
 )
 from chaos.proxy import FaultyProxy
+from hub.broker import Mosquitto
 from hub.servers import ServerMissing, start_influxd, stop_server
 
 __all__ = ["EXPERIMENTS", "Scale"]
@@ -130,13 +131,15 @@ def broker_crash(
     since: str = "start",
     *,
     save_new_session: bool = False,
+    nats: bool = False,
 ):
     """The broker SIGKILLed ``after_s`` seconds after it started (``since="start"``) or after
     the hub's session was made (``"subscribed"``: the hub ready, its subscription acknowledged,
     the stream just begun: the worst moment for a session not yet saved), restarted at once,
     while a stream runs; with the shipped configuration or a variant. ``save_new_session``:
     the hub may signal the broker (``CITYHUB_MQTT__BROKER_PID_FILE``, as in the demo) and asks
-    it to save a new session at once."""
+    it to save a new session at once. ``nats``: the compose stack's broker instead (NATS,
+    whose JetStream files hold every message it acknowledged)."""
 
     def run(workdir: Path, scale: Scale, seed: int) -> Result:
         moment = f"{after_s:g}s" if since == "start" else f"{after_s:g}s_after_subscribe"
@@ -144,22 +147,24 @@ def broker_crash(
             "" if label == "shipped" else f"_{label}"
         )
         when = "start" if since == "start" else "the hub subscribed"
-        setup = (
-            "shipped config, the hub asks it to save a new session"
-            if save_new_session
-            else (f"{label} config")
-        )
+        if nats:
+            setup = "NATS, the compose stack's config"
+        elif save_new_session:
+            setup = "shipped config, the hub asks it to save a new session"
+        else:
+            setup = f"{label} config"
         result = Result(name, f"broker SIGKILLed {after_s:g} s after {when} ({setup})")
         t0 = hour_start(seed)
         n = int((after_s + 10) * scale.rate)
-        broker = Broker(workdir / "broker", config).start()
-        env = _senml_env(workdir)
+        broker = Broker(workdir / "broker", config, nats=nats).start()
+        env = {**_senml_env(workdir), **broker.hub_env}
         if save_new_session:
-            env["CITYHUB_MQTT__BROKER_PID_FILE"] = str(broker.mosquitto.pid_file)
+            assert isinstance(broker.server, Mosquitto)
+            env["CITYHUB_MQTT__BROKER_PID_FILE"] = str(broker.server.pid_file)
         hub = Hub(workdir, broker.port, **env)
         hub.start()
         subscribed = time.monotonic()
-        publisher = NumberedPublisher(broker.port, t0, METERS)
+        publisher = NumberedPublisher(broker.port, t0, METERS, **broker.publisher_options)
         sender = threading.Thread(target=publisher.stream, args=(n, scale.rate))
         sender.start()
         try:
@@ -174,8 +179,47 @@ def broker_crash(
             sender.join()
             _finish(result, publisher, [hub], t0, n)
             result.details["sessions_lost"] = hub.metric("cityhub_mqtt_sessions_lost_total")
-            result.details["config"] = config or "deploy/mosquitto/mosquitto.conf"
+            result.details["config"] = (
+                "deploy/nats/nats.conf" if nats else config or "deploy/mosquitto/mosquitto.conf"
+            )
             result.details["hub_asks_broker_to_save"] = save_new_session
+        finally:
+            publisher.close()
+            hub.stop()
+            broker.stop()
+        return result
+
+    return run
+
+
+def broker_crash_while_hub_away(*, nats: bool = False) -> Experiment:
+    """The hub stopped (an upgrade, a restart) while devices go on publishing: 10 s of
+    traffic wait in the broker for the hub's session; then the broker is SIGKILLed, restarted,
+    and the hub started. Everything the broker acknowledged must still be there: Mosquitto
+    loses what arrived since its last save, NATS wrote each message before acknowledging it."""
+
+    def run(workdir: Path, scale: Scale, seed: int) -> Result:
+        setup = "NATS, the compose stack's config" if nats else "shipped config"
+        result = Result(
+            "broker_crash_while_hub_away" + ("_nats" if nats else ""),
+            f"broker SIGKILLed with 10 s of traffic queued for the stopped hub ({setup})",
+        )
+        t0, n = hour_start(seed), int(10 * scale.rate)
+        broker = Broker(workdir / "broker", nats=nats).start()
+        hub = Hub(workdir, broker.port, **_senml_env(workdir), **broker.hub_env)
+        hub.start()  # its session and subscriptions
+        hub.stop()  # away; the session stays
+        publisher = NumberedPublisher(broker.port, t0, METERS, **broker.publisher_options)
+        try:
+            publisher.stream(n, scale.rate)
+            wait_for(lambda: len(publisher.acked) >= n, 60)
+            broker.kill()
+            broker.start()
+            result.recovery_s = round(hub.start(), 2)
+            _finish(result, publisher, [hub], t0, n)
+            result.details["config"] = (
+                "deploy/nats/nats.conf" if nats else "deploy/mosquitto/mosquitto.conf"
+            )
         finally:
             publisher.close()
             hub.stop()
@@ -687,6 +731,14 @@ def experiments(scale: Scale) -> dict[str, Experiment]:
     found["broker_crash_0_5s_after_subscribe_saved_by_hub"] = broker_crash(
         0.5, since="subscribed", label="saved_by_hub", save_new_session=True
     )
+    # the compose stack's broker (NATS): the same crashes, and the worst moment for a session
+    for after in scale.crash_after_s:
+        found[f"broker_crash_{int(after)}s_nats"] = broker_crash(after, label="nats", nats=True)
+    found["broker_crash_0_5s_after_subscribe_nats"] = broker_crash(
+        0.5, label="nats", since="subscribed", nats=True
+    )
+    found["broker_crash_while_hub_away"] = broker_crash_while_hub_away()
+    found["broker_crash_while_hub_away_nats"] = broker_crash_while_hub_away(nats=True)
     found["broker_crash_20s_autosave60"] = broker_crash(
         20.0, {"autosave_interval": "60"}, "autosave60"
     )

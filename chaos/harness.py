@@ -25,7 +25,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hub.broker import BROKER_CONFIG, Mosquitto, free_port
+from hub.broker import BROKER_CONFIG, Mosquitto, NatsServer, free_port
 
 __all__ = [
     "Broker",
@@ -40,6 +40,9 @@ __all__ = [
 READ_KEY = "chaos-read-key-0123456789"
 ADMIN_KEY = "chaos-admin-key-0123456789"
 HOUR_NS = 3_600_000_000_000
+# The compose stack's broker (NATS, MQTT on JetStream files) and its accounts' passwords
+NATS_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "nats" / "nats.conf"
+NATS_PASSWORDS = {"MQTT_HUB_PASSWORD": "chaos-hub-pw", "MQTT_SIMULATOR_PASSWORD": "chaos-sim-pw"}
 
 
 def log(message: str) -> None:
@@ -87,42 +90,65 @@ class Result:
 
 
 class Broker:
-    """A private Mosquitto (the shipped configuration, or a variant) that can be crashed."""
+    """A private broker that can be crashed: Mosquitto (the shipped configuration, or a
+    variant), or with ``nats`` the compose stack's NATS Server (``deploy/nats/nats.conf``,
+    MQTT 3.1.1 with its accounts: the hub and the publisher log in as the stack's)."""
 
-    def __init__(self, workdir: Path, config_lines: dict[str, str] | None = None) -> None:
-        base = BROKER_CONFIG
-        if config_lines:  # a variant: the shipped file with some options replaced
-            lines = []
-            for line in BROKER_CONFIG.read_text().splitlines():
-                key = line.split(" ", 1)[0]
-                lines.append(key + " " + config_lines[key] if key in config_lines else line)
-            lines += [
-                f"{k} {v}" for k, v in config_lines.items() if k not in BROKER_CONFIG.read_text()
-            ]
-            workdir.mkdir(parents=True, exist_ok=True)
-            base = workdir / "variant.conf"
-            base.write_text("\n".join(lines) + "\n")
-        self.mosquitto = Mosquitto(workdir, base_config=base)
-        self.port = self.mosquitto.port
+    def __init__(
+        self, workdir: Path, config_lines: dict[str, str] | None = None, *, nats: bool = False
+    ) -> None:
+        self.server: Mosquitto | NatsServer
+        self.hub_env: dict[str, str] = {}
+        self.publisher_options: dict[str, Any] = {}
+        if nats:
+            self.server = NatsServer(workdir, NATS_CONFIG, NATS_PASSWORDS)
+            self.hub_env = {
+                "CITYHUB_MQTT__PROTOCOL": "3.1.1",
+                "CITYHUB_MQTT__USERNAME": "hub",
+                "CITYHUB_MQTT__PASSWORD": NATS_PASSWORDS["MQTT_HUB_PASSWORD"],
+            }
+            self.publisher_options = {
+                "protocol": MQTTProtocolVersion.MQTTv311,
+                "login": ("simulator", NATS_PASSWORDS["MQTT_SIMULATOR_PASSWORD"]),
+            }
+        else:
+            self.server = Mosquitto(workdir, base_config=self._variant(workdir, config_lines))
+        self.port = self.server.port
         self.started_at = 0.0
 
+    @staticmethod
+    def _variant(workdir: Path, config_lines: dict[str, str] | None) -> Any:
+        """The shipped Mosquitto file, or a copy with some options replaced or added."""
+        if not config_lines:
+            return BROKER_CONFIG
+        shipped = BROKER_CONFIG.read_text()
+        lines = []
+        for line in shipped.splitlines():
+            key = line.split(" ", 1)[0]
+            lines.append(key + " " + config_lines[key] if key in config_lines else line)
+        lines += [f"{k} {v}" for k, v in config_lines.items() if k not in shipped]
+        workdir.mkdir(parents=True, exist_ok=True)
+        variant = workdir / "variant.conf"
+        variant.write_text("\n".join(lines) + "\n")
+        return variant
+
     def start(self) -> Broker:
-        self.mosquitto.start()
+        self.server.start()
         self.started_at = time.monotonic()
         return self
 
     @property
     def pid(self) -> int:
-        assert self.mosquitto.process is not None
-        return self.mosquitto.process.pid
+        assert self.server.process is not None
+        return self.server.process.pid
 
     def kill(self) -> None:
         """SIGKILL: what an OOM kill or a node failure does."""
-        process = self.mosquitto.process
+        process = self.server.process
         assert process is not None
         process.send_signal(signal.SIGKILL)
         process.wait()
-        self.mosquitto.process = None
+        self.server.process = None
 
     def pause(self) -> None:
         """SIGSTOP: the port stays open, nothing answers (a network partition)."""
@@ -132,10 +158,9 @@ class Broker:
         os.kill(self.pid, signal.SIGCONT)
 
     def stop(self) -> None:
-        if self.mosquitto.process is not None:
-            with_stopped = self.mosquitto.process
-            os.kill(with_stopped.pid, signal.SIGCONT)
-        self.mosquitto.stop()
+        if self.server.process is not None:
+            os.kill(self.server.process.pid, signal.SIGCONT)
+        self.server.stop()
 
 
 class Hub:
@@ -245,7 +270,16 @@ class NumberedPublisher:
     broker is back: a message then missing from the store was lost by the system under test.
     ``no_subscribers`` counts PUBACKs with reason 16: accepted, then dropped by the broker."""
 
-    def __init__(self, port: int, t0_ns: int, meters: int = 50, client_id: str = "") -> None:
+    def __init__(
+        self,
+        port: int,
+        t0_ns: int,
+        meters: int = 50,
+        client_id: str = "",
+        *,
+        protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.t0_ns = t0_ns
         self.meters = meters
         self.infos: dict[int, mqtt.MQTTMessageInfo] = {}
@@ -255,8 +289,10 @@ class NumberedPublisher:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"chaos-publisher-{time.time_ns()}",
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=protocol,
         )
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.max_inflight_messages_set(200)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(0.2, 1)
