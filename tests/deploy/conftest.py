@@ -1,5 +1,6 @@
-"""Fixtures of the deployment tests: the interpolated compose config, and the compose broker
-(deploy config, deploy ACL, password file from deploy/mosquitto/entrypoint.sh) run privately."""
+"""Fixtures of the deployment tests: the interpolated compose configs (the stack on NATS, and
+on Mosquitto with docker-compose.mosquitto.yml), and the Mosquitto variant's broker (deploy
+config, deploy ACL, password file from deploy/mosquitto/entrypoint.sh) run privately."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ from typing import Any
 
 import pytest
 
-from hub.broker import Mosquitto
+from hub.broker import Mosquitto, NatsServer
 from hub.errors import ConfigError
-from tests.deploy.stack import compose_config, filled_env, write_broker_auth
+from tests.deploy.stack import (
+    COMPOSE_FILES,
+    NATS_CONF,
+    compose_config,
+    filled_env,
+    write_broker_auth,
+)
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +31,14 @@ def stack_env() -> dict[str, str]:
 def config(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """``docker-compose config`` of docker-compose.yml with ``stack_env``."""
     return compose_config(stack_env, tmp_path_factory.mktemp("compose"))
+
+
+@pytest.fixture(scope="session")
+def mosquitto_config(
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The stack on Mosquitto: docker-compose.yml with docker-compose.mosquitto.yml."""
+    return compose_config(stack_env, tmp_path_factory.mktemp("compose"), COMPOSE_FILES)
 
 
 @pytest.fixture
@@ -43,6 +58,25 @@ def compose_broker(auth_dir: Path, tmp_path: Path) -> Iterator[Mosquitto]:
         broker = Mosquitto(tmp_path / "broker", auth=auth_dir / "passwd", acl_file=auth_dir / "acl")
     except ConfigError as missing:
         pytest.skip(str(missing))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def passwords(stack_env: dict[str, str]) -> dict[str, str]:
+    """The environment docker-compose.yml gives the broker: the accounts' passwords."""
+    return {k: stack_env[k] for k in ("MQTT_HUB_PASSWORD", "MQTT_SIMULATOR_PASSWORD")}
+
+
+@pytest.fixture
+def nats_broker(passwords: dict[str, str], tmp_path: Path) -> Iterator[NatsServer]:
+    """NATS Server with deploy/nats/nats.conf and the stack's passwords: the compose broker,
+    on private loopback ports."""
+    try:
+        broker = NatsServer(tmp_path / "nats", NATS_CONF, passwords)
+    except ConfigError as missing:
+        pytest.skip(f"{missing} (bash deploy/install-deps.sh test installs it)")
     broker.start()
     yield broker
     broker.stop()

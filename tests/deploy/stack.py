@@ -27,6 +27,11 @@ DEPLOY = REPO / "deploy"
 MOSQUITTO_CONF = DEPLOY / "mosquitto" / "mosquitto.conf"
 ACL_FILE = DEPLOY / "mosquitto" / "acl"
 ENTRYPOINT = DEPLOY / "mosquitto" / "entrypoint.sh"
+NATS_CONF = DEPLOY / "nats" / "nats.conf"
+NATS_ENTRYPOINT = DEPLOY / "nats" / "entrypoint.sh"
+# The stack on Mosquitto (several hub replicas on a shared subscription): an override file.
+MOSQUITTO_OVERRIDE = REPO / "docker-compose.mosquitto.yml"
+COMPOSE_FILES = (COMPOSE_FILE, MOSQUITTO_OVERRIDE)
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "city.json"
 DATASOURCE = DEPLOY / "grafana" / "provisioning" / "datasources" / "influxdb.yml"
 DASHBOARD_PROVIDER = DEPLOY / "grafana" / "provisioning" / "dashboards" / "cityhub.yml"
@@ -52,13 +57,15 @@ def env_example() -> dict[str, str]:
     return values
 
 
-def required_variables() -> set[str]:
-    """Variables the compose file interpolates with ``${VAR:?message}``."""
-    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", COMPOSE_FILE.read_text()))
+def required_variables(*files: Path) -> set[str]:
+    """Variables the compose files (default: both) interpolate with ``${VAR:?message}``."""
+    text = "".join(path.read_text() for path in files or COMPOSE_FILES)
+    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", text))
 
 
 def referenced_variables() -> set[str]:
-    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE_FILE.read_text()))
+    text = "".join(path.read_text() for path in COMPOSE_FILES)
+    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text))
 
 
 def filled_env(**overrides: str) -> dict[str, str]:
@@ -71,14 +78,17 @@ def filled_env(**overrides: str) -> dict[str, str]:
     return values
 
 
-def run_config(env: dict[str, str], workdir: Path) -> subprocess.CompletedProcess[str]:
-    """``docker-compose --env-file <env> -f docker-compose.yml config`` with no other
+def run_config(
+    env: dict[str, str], workdir: Path, files: tuple[Path, ...] = (COMPOSE_FILE,)
+) -> subprocess.CompletedProcess[str]:
+    """``docker-compose --env-file <env> -f docker-compose.yml [-f ...] config`` with no other
     environment: a developer's own .env or shell variables cannot make it pass."""
     binary = require_binary("docker-compose")
     env_file = workdir / "test.env"
     env_file.write_text("".join(f"{name}={value}\n" for name, value in env.items()))
+    given = [argument for path in files for argument in ("-f", str(path))]
     return subprocess.run(
-        [binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config"],
+        [binary, "--env-file", str(env_file), *given, "config"],
         cwd=REPO,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)},
         capture_output=True,
@@ -88,8 +98,10 @@ def run_config(env: dict[str, str], workdir: Path) -> subprocess.CompletedProces
     )
 
 
-def compose_config(env: dict[str, str], workdir: Path) -> dict[str, Any]:
-    result = run_config(env, workdir)
+def compose_config(
+    env: dict[str, str], workdir: Path, files: tuple[Path, ...] = (COMPOSE_FILE,)
+) -> dict[str, Any]:
+    result = run_config(env, workdir, files)
     assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
     config: dict[str, Any] = yaml.safe_load(result.stdout)
     return config

@@ -1,5 +1,7 @@
-"""The compose broker for real: deploy/mosquitto/mosquitto.conf (no-loss settings), the deploy
-ACL and the password file that deploy/mosquitto/entrypoint.sh writes, on a private Mosquitto.
+"""The broker of the stack on Mosquitto (docker-compose.mosquitto.yml) for real:
+deploy/mosquitto/mosquitto.conf (no-loss settings), the deploy ACL and the password file that
+deploy/mosquitto/entrypoint.sh writes, on a private Mosquitto. (The shipped stack's broker,
+NATS: test_nats_broker.py.)
 
 Mosquitto 2 answers a refused QoS 1 PUBLISH from an MQTT v5 client with PUBACK reason code
 135 (Not authorized) and drops the message; it grants any SUBSCRIBE but delivers a message
@@ -220,10 +222,10 @@ def test_no_loss_settings_keep_a_backlog_beyond_mosquitto_defaults(clients) -> N
 
 
 def test_compose_health_check_command_passes_on_the_broker(
-    compose_broker: Mosquitto, auth_dir: Path, config: dict[str, Any]
+    compose_broker: Mosquitto, auth_dir: Path, mosquitto_config: dict[str, Any]
 ) -> None:
     require_binary("mosquitto_sub")
-    kind, command = config["services"]["mosquitto"]["healthcheck"]["test"]
+    kind, command = mosquitto_config["services"]["broker"]["healthcheck"]["test"]
     assert kind == "CMD-SHELL"
     local = (
         command.replace("$$", "$")

@@ -5,9 +5,11 @@ What is mapped, and why (everything else is passed through untouched, and the te
 the compose file grows a host, port or path it does not know how to map):
 
 * service host names become ``127.0.0.1`` and service ports the local servers' ports:
-  ``mosquitto:1883`` → a private Mosquitto running deploy/mosquitto/mosquitto.conf with the
-  deploy ACL and the password file deploy/mosquitto/entrypoint.sh writes from the same .env
-  values (so the hub logs in as ``hub`` and the simulators as ``simulator``, through the ACL);
+  ``broker:1883`` → a private NATS Server running deploy/nats/nats.conf with the same .env
+  passwords (the shipped stack), or for the stack on Mosquitto (docker-compose.mosquitto.yml,
+  hubs on a shared subscription) a private Mosquitto running deploy/mosquitto/mosquitto.conf
+  with the deploy ACL and the password file deploy/mosquitto/entrypoint.sh writes; either way
+  the hub logs in as ``hub`` and the simulators as ``simulator``, through the permissions;
   ``http://influxdb:8086`` → a real VictoriaMetrics. InfluxDB 2.x is not installable here;
   VictoriaMetrics serves ``/api/v2/write``, the path ``influxdb-client`` takes with the
   compose settings (``INFLUX_API=v2``, org, bucket, ``Authorization: Token``, which it
@@ -39,11 +41,12 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.broker import Mosquitto, free_port
+from hub.broker import Mosquitto, NatsServer, free_port
 from hub.devices import DeviceRegistry
 from simulators.transit.motion import SERVICE_END_S, SERVICE_START_S
 from tests.conftest import HubProcess
 from tests.deploy.stack import (
+    COMPOSE_FILES,
     DOCKERFILE,
     command_options,
     compose_config,
@@ -67,13 +70,13 @@ def victoria_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     stop_server(server)
 
 
-def local_command(command: list[str], broker: Mosquitto, tmp_path: Path) -> list[str]:
+def local_command(command: list[str], broker: Mosquitto | NatsServer, tmp_path: Path) -> list[str]:
     """A compose ``cityhub sim`` command pointed at the local broker and folders."""
     options = command_options(command)
     mapped = []
     for flag, value in options.items():
         if flag == "--host":
-            assert value == "mosquitto"
+            assert value == "broker"
             value = "127.0.0.1"
         elif flag == "--port":
             value = str(broker.port)
@@ -100,10 +103,13 @@ def run_simulator(
 
 
 def local_hub_env(
-    environment: dict[str, str], broker: Mosquitto, store: RunningServer, tmp_path: Path
+    environment: dict[str, str],
+    broker: Mosquitto | NatsServer,
+    store: RunningServer,
+    tmp_path: Path,
 ) -> dict[str, str]:
     mapped = dict(environment)
-    assert mapped.pop("CITYHUB_MQTT__HOST") == "mosquitto"
+    assert mapped.pop("CITYHUB_MQTT__HOST") == "broker"
     mapped["CITYHUB_MQTT__HOST"] = "127.0.0.1"
     mapped["CITYHUB_MQTT__PORT"] = str(broker.port)
     assert url_host_port(mapped["CITYHUB_STORE__INFLUX_URL"]) == ("influxdb", 8086)
@@ -114,7 +120,7 @@ def local_hub_env(
     for name in ("CITYHUB_DATA_DIR", "CITYHUB_INGEST__REGISTRY_FILE"):
         mapped[name] = str(tmp_path / mapped[name].lstrip("/"))
     for name, value in mapped.items():  # nothing container-specific is left
-        assert "mosquitto" not in value and "influxdb:" not in value, (name, value)
+        assert value != "broker" and "influxdb:" not in value, (name, value)
         assert not value.startswith("/") or value.startswith(str(tmp_path)), (name, value)
     # The stand-in for InfluxDB 2.x takes writes but answers no InfluxQL, which maintaining
     # rollups reads (their InfluxDB path is tested on a real influxd in tests/stores).
@@ -161,15 +167,22 @@ def backfill_reaching_bus_service(now_s: float) -> str:
     return f"{since_service_end_s // 60 + 20}m"
 
 
-@pytest.mark.parametrize("shared_group", ["", "cityhub"], ids=["one-hub", "scaled"])
+@pytest.mark.parametrize("variant", ["nats", "mosquitto-scaled"])
 def test_hub_runs_on_the_compose_environment_and_stores_the_simulated_city(
-    shared_group: str,
+    variant: str,
     victoria_metrics: RunningServer,
-    compose_broker: Mosquitto,
     stack_env: dict[str, str],
+    request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    config = compose_config({**stack_env, "HUB_SHARED_GROUP": shared_group}, tmp_path)
+    shared_group = "cityhub" if variant == "mosquitto-scaled" else ""
+    if variant == "nats":  # the stack as shipped
+        config = compose_config(stack_env, tmp_path)
+        compose_broker = request.getfixturevalue("nats_broker")
+    else:  # on Mosquitto, the hubs on a shared subscription
+        env = {**stack_env, "HUB_SHARED_GROUP": shared_group}
+        config = compose_config(env, tmp_path, COMPOSE_FILES)
+        compose_broker = request.getfixturevalue("compose_broker")
     services = config["services"]
     sim_env = service_environment(config, "registry")
     # 1. The registry one-shot, as compose runs it.
