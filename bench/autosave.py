@@ -1,9 +1,11 @@
-"""``python -m bench.autosave``: what Mosquitto's save settings cost.
+"""``python -m bench.autosave``: what Mosquitto's save settings cost, beside NATS.
 
 Mosquitto writes its whole in-memory store (sessions, subscriptions, queued and in-flight
 messages) to ``mosquitto.db`` at every save. The chaos suite measures what each setting loses
 in a broker crash (``python -m chaos --only broker_crash_...``); this measures what it costs,
-once per setting:
+once per setting, and for ``nats``: the compose stack's broker (NATS Server,
+``deploy/nats/nats.conf``), which writes each QoS 1 message to its JetStream files before the
+PUBACK, so a crash loses nothing acknowledged:
 
 - *live*: a real hub drains a numbered QoS 1 stream offered at ``--rate`` msg/s; the broker's
   CPU time and bytes written (``/proc/<pid>/stat`` and ``io``), how many messages the broker
@@ -39,6 +41,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from chaos.harness import Broker, Hub, NumberedPublisher, hour_start, registry, settled_count
+from hub.broker import Mosquitto
 from hub.ingest.mqtt import ask_broker_to_save
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +55,7 @@ SETTINGS: dict[str, dict[str, str] | None] = {
     "every_60s": {"autosave_on_changes": "false", "autosave_interval": "60"},
     "no_persistence": {"persistence": "false"},
 }
+NATS = "nats"  # the compose stack's broker, deploy/nats/nats.conf as shipped
 
 
 def _broker_usage(pid: int) -> tuple[float, int]:
@@ -67,11 +71,14 @@ def _broker_usage(pid: int) -> tuple[float, int]:
 
 def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> dict[str, object]:
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {"CITYHUB_INGEST__REGISTRY_FILE": str(registry(workdir / "registry.json", METERS))}
-    broker = Broker(workdir / "broker", SETTINGS[name]).start()
+    broker = Broker(workdir / "broker", SETTINGS.get(name), nats=name == NATS).start()
+    env = {
+        "CITYHUB_INGEST__REGISTRY_FILE": str(registry(workdir / "registry.json", METERS)),
+        **broker.hub_env,
+    }
     hub = Hub(workdir, broker.port, **env)
     t0 = hour_start(seed)
-    publisher = NumberedPublisher(broker.port, t0, METERS)
+    publisher = NumberedPublisher(broker.port, t0, METERS, **broker.publisher_options)
     try:
         hub.start()
         cpu_before, written_before = _broker_usage(broker.pid)
@@ -84,10 +91,9 @@ def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> 
         count, _total = settled_count([hub], t0, messages)
         done_s = time.monotonic() - started
         cpu_after, written_after = _broker_usage(broker.pid)
-        db = broker.mosquitto.workdir / "data" / "mosquitto.db"
         return {
             "setting": name,
-            "options": SETTINGS[name] or "hub/broker_config/mosquitto.conf",
+            "options": "deploy/nats/nats.conf" if name == NATS else SETTINGS[name],
             "messages": messages,
             "acked": acked,
             "stored": count,
@@ -97,7 +103,6 @@ def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> 
             "broker_cpu_s": round(cpu_after - cpu_before, 2),
             "broker_cpu_us_per_msg": round((cpu_after - cpu_before) / messages * 1e6, 1),
             "broker_written_mb": round((written_after - written_before) / 2**20, 1),
-            "db_kb_at_end": round(db.stat().st_size / 1024, 1) if db.exists() else None,
         }
     finally:
         publisher.close()
@@ -105,17 +110,30 @@ def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> 
         broker.stop()
 
 
-def _away_session(port: int) -> None:
+def _away_session(broker: Broker) -> None:
     """A persistent session subscribed to the stream, then offline (a hub that is down)."""
+    v5 = not broker.hub_env  # NATS: MQTT 3.1.1 and the stack's hub account
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id="hub-away", protocol=MQTTProtocolVersion.MQTTv5
+        CallbackAPIVersion.VERSION2,
+        client_id="hub-away",
+        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+        clean_session=None if v5 else False,
     )
+    if not v5:
+        client.username_pw_set("hub", broker.hub_env["CITYHUB_MQTT__PASSWORD"])
     subscribed = threading.Event()
     client.on_subscribe = lambda *_: subscribed.set()
-    client.on_connect = lambda c, *_: c.subscribe("senml/#", qos=1)
-    properties = Properties(PacketTypes.CONNECT)
-    properties.SessionExpiryInterval = 3600
-    client.connect("127.0.0.1", port, clean_start=False, properties=properties)
+    client.on_connect = lambda c, *_: c.subscribe("senml/+", qos=1)
+    properties = None
+    if v5:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+    client.connect(
+        "127.0.0.1",
+        broker.port,
+        clean_start=False if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+        properties=properties,
+    )
     client.loop_start()
     subscribed.wait(10)
     client.disconnect()
@@ -124,10 +142,10 @@ def _away_session(port: int) -> None:
 
 def backlog(workdir: Path, name: str, messages: int) -> dict[str, object]:
     """Messages per second the broker accepts while queueing them for an offline session."""
-    broker = Broker(workdir / "broker", SETTINGS[name]).start()
+    broker = Broker(workdir / "broker", SETTINGS.get(name), nats=name == NATS).start()
     try:
-        _away_session(broker.port)
-        publisher = NumberedPublisher(broker.port, 0)
+        _away_session(broker)
+        publisher = NumberedPublisher(broker.port, 0, **broker.publisher_options)
         payload = b"x" * 300
         rates = []
         for _ in range(0, messages, 1000):
@@ -139,6 +157,39 @@ def backlog(workdir: Path, name: str, messages: int) -> dict[str, object]:
         publisher.close()
         return {"queued": messages, "first_1000_per_s": rates[0], "last_1000_per_s": rates[-1]}
     finally:
+        broker.stop()
+
+
+def drain(workdir: Path, name: str, messages: int, seed: int) -> dict[str, object]:
+    """A backlog of ``messages`` numbered readings queued for the hub while it is stopped,
+    then the hub started: how fast it drains them from this broker."""
+    broker = Broker(workdir / "broker", SETTINGS.get(name), nats=name == NATS).start()
+    env = {
+        "CITYHUB_INGEST__REGISTRY_FILE": str(registry(workdir / "registry.json", METERS)),
+        **broker.hub_env,
+    }
+    hub = Hub(workdir, broker.port, **env)
+    t0 = hour_start(seed)
+    publisher = NumberedPublisher(broker.port, t0, METERS, **broker.publisher_options)
+    try:
+        hub.start()
+        hub.stop()  # its session stays, and the messages queue for it
+        publisher.publish(range(messages))
+        publisher.settle(messages)
+        started = time.monotonic()
+        ready_s = hub.start()
+        count, _total = settled_count([hub], t0, messages, quiet_s=1.0)
+        drained_s = time.monotonic() - started
+        return {
+            "queued": messages,
+            "stored": count,
+            "hub_ready_s": round(ready_s, 1),
+            "drained_s": round(drained_s, 1),
+            "drain_per_s": round(messages / max(drained_s - ready_s, 1e-3)),
+        }
+    finally:
+        publisher.close()
+        hub.stop()
         broker.stop()
 
 
@@ -186,7 +237,8 @@ def session_window(
             broker = Broker(workdir / f"{delay:g}-{attempt}", SETTINGS[name]).start()
             try:
                 time.sleep(0.3 + 0.37 * attempt % 1)  # vary the phase against the save clock
-                pid_file = broker.mosquitto.pid_file if hub_save else None
+                assert isinstance(broker.server, Mosquitto)
+                pid_file = broker.server.pid_file if hub_save else None
                 _session_present(broker.port, subscribe=True, save_pid_file=pid_file)
                 time.sleep(delay)
                 broker.kill()
@@ -226,29 +278,37 @@ def render_window(run: dict) -> str:
 
 def render(run: dict) -> str:
     lines = [
-        "# Mosquitto save settings at a steady QoS 1 rate",
+        "# Mosquitto save settings, and NATS, at a steady QoS 1 rate",
         "",
         f"`python -m bench.autosave --rate {run['rate']:g} --messages {run['messages']} "
-        f"--backlog {run['backlog']}`, "
-        f"{run['started']}, Mosquitto {run['mosquitto']}, a real hub draining into DuckDB.",
+        f"--backlog {run['backlog']} --drain {run.get('drain', 0)}`, "
+        f"{run['started']}, Mosquitto {run['mosquitto']}, NATS Server {run.get('nats', '?')}, "
+        "a real hub draining into DuckDB.",
         "",
         "| setting | options | acked of sent | acked msg/s | all stored after (s) "
-        "| broker CPU (µs/msg) | broker wrote (MB) | backlog: msg/s first / last 1000 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| broker CPU (µs/msg) | broker wrote (MB) | backlog: msg/s first / last 1000 "
+        "| hub drains backlog (msg/s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in run["results"]:
         options = r["options"] if isinstance(r["options"], str) else json.dumps(r["options"])
+        options = f"`{options}`" if r["setting"] != NATS else options
         queued = r["backlog"]
         lines.append(
-            f"| {r['setting']} | `{options}` | {r['acked']} / {r['messages']} "
+            f"| {r['setting']} | {options} | {r['acked']} / {r['messages']} "
             f"| {r['acked_per_s']} | {r['stored_after_s']} | {r['broker_cpu_us_per_msg']} "
             f"| {r['broker_written_mb']} "
-            f"| {queued['first_1000_per_s']} / {queued['last_1000_per_s']} |"
+            f"| {queued['first_1000_per_s']} / {queued['last_1000_per_s']} "
+            f"| {r['drain']['drain_per_s'] if 'drain' in r else '—'} |"
         )
     lines += [
         "",
         f"Offered {run['rate']:g} msg/s; the backlog column queues {run['backlog']} messages "
-        "for an offline session.",
+        f"for an offline session; the last column, {run.get('drain', 0)} numbered readings "
+        "queued for a stopped hub, then drained by it (from its start to the last stored, "
+        "less its start-up). A crash loses nothing acknowledged only with nats (chaos "
+        "suite, `broker_crash_*_nats`); with every Mosquitto setting but on_changes_1 it loses "
+        "what arrived since the last save.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -258,7 +318,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000.0)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--backlog", type=int, default=5000)
-    parser.add_argument("--only", default=",".join(SETTINGS))
+    parser.add_argument(
+        "--drain", type=int, default=50_000, help="readings queued for the hub to drain (0: no)"
+    )
+    parser.add_argument(
+        "--only", help=f"settings, comma-separated (default: all, and {NATS} but with the window)"
+    )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
     parser.add_argument("--session-window", action="store_true")
@@ -273,7 +338,11 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="cityhub-autosave-"))
     version = os.popen("mosquitto -h 2>/dev/null | head -1").read().split()
+    if args.only is None:
+        args.only = ",".join([*SETTINGS] if args.session_window else [*SETTINGS, NATS])
     if args.session_window:
+        if NATS in args.only.split(","):
+            parser.error("--session-window measures Mosquitto's saves: leave nats out of --only")
         delays = [float(d) for d in args.delays.split(",")]
         window = {
             "tries": args.tries,
@@ -297,14 +366,18 @@ def main() -> None:
     for index, name in enumerate(args.only.split(",")):
         result = measure(workdir / name, name, args.rate, args.messages, args.seed + index)
         result["backlog"] = backlog(workdir / f"{name}-backlog", name, args.backlog)
+        if args.drain:
+            result["drain"] = drain(workdir / f"{name}-drain", name, args.drain, args.seed)
         print(json.dumps(result), flush=True)
         results.append(result)
     run = {
         "rate": args.rate,
         "messages": args.messages,
         "backlog": args.backlog,
+        "drain": args.drain,
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "mosquitto": version[-1] if version else "?",
+        "nats": (os.popen("nats-server --version 2>/dev/null").read().split() or ["?"])[-1],
         "results": results,
     }
     args.results_dir.mkdir(parents=True, exist_ok=True)
