@@ -69,7 +69,9 @@ def _broker_usage(pid: int) -> tuple[float, int]:
     return cpu_s, written
 
 
-def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> dict[str, object]:
+def _setup(workdir: Path, name: str, seed: int) -> tuple[Broker, Hub, NumberedPublisher, int]:
+    """The setting's broker (started), a hub on it (not started), a numbered publisher
+    (connected) and the hour its readings start at."""
     workdir.mkdir(parents=True, exist_ok=True)
     broker = Broker(workdir / "broker", SETTINGS.get(name), nats=name == NATS).start()
     env = {
@@ -78,7 +80,11 @@ def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> 
     }
     hub = Hub(workdir, broker.port, **env)
     t0 = hour_start(seed)
-    publisher = NumberedPublisher(broker.port, t0, METERS, **broker.publisher_options)
+    return broker, hub, NumberedPublisher(broker.port, t0, METERS, **broker.publisher_options), t0
+
+
+def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> dict[str, object]:
+    broker, hub, publisher, t0 = _setup(workdir, name, seed)
     try:
         hub.start()
         cpu_before, written_before = _broker_usage(broker.pid)
@@ -93,7 +99,7 @@ def measure(workdir: Path, name: str, rate: float, messages: int, seed: int) -> 
         cpu_after, written_after = _broker_usage(broker.pid)
         return {
             "setting": name,
-            "options": "deploy/nats/nats.conf" if name == NATS else SETTINGS[name],
+            "options": broker.config,
             "messages": messages,
             "acked": acked,
             "stored": count,
@@ -163,14 +169,7 @@ def backlog(workdir: Path, name: str, messages: int) -> dict[str, object]:
 def drain(workdir: Path, name: str, messages: int, seed: int) -> dict[str, object]:
     """A backlog of ``messages`` numbered readings queued for the hub while it is stopped,
     then the hub started: how fast it drains them from this broker."""
-    broker = Broker(workdir / "broker", SETTINGS.get(name), nats=name == NATS).start()
-    env = {
-        "CITYHUB_INGEST__REGISTRY_FILE": str(registry(workdir / "registry.json", METERS)),
-        **broker.hub_env,
-    }
-    hub = Hub(workdir, broker.port, **env)
-    t0 = hour_start(seed)
-    publisher = NumberedPublisher(broker.port, t0, METERS, **broker.publisher_options)
+    broker, hub, publisher, t0 = _setup(workdir, name, seed)
     try:
         hub.start()
         hub.stop()  # its session stays, and the messages queue for it

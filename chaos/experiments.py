@@ -179,9 +179,7 @@ def broker_crash(
             sender.join()
             _finish(result, publisher, [hub], t0, n)
             result.details["sessions_lost"] = hub.metric("cityhub_mqtt_sessions_lost_total")
-            result.details["config"] = (
-                "deploy/nats/nats.conf" if nats else config or "deploy/mosquitto/mosquitto.conf"
-            )
+            result.details["config"] = broker.config
             result.details["hub_asks_broker_to_save"] = save_new_session
         finally:
             publisher.close()
@@ -217,9 +215,7 @@ def broker_crash_while_hub_away(*, nats: bool = False) -> Experiment:
             broker.start()
             result.recovery_s = round(hub.start(), 2)
             _finish(result, publisher, [hub], t0, n)
-            result.details["config"] = (
-                "deploy/nats/nats.conf" if nats else "deploy/mosquitto/mosquitto.conf"
-            )
+            result.details["config"] = broker.config
         finally:
             publisher.close()
             hub.stop()

@@ -98,10 +98,13 @@ class Broker:
         self, workdir: Path, config_lines: dict[str, str] | None = None, *, nats: bool = False
     ) -> None:
         self.server: Mosquitto | NatsServer
+        # what the results say it ran: the file, or the options replaced in the shipped one
+        self.config: str | dict[str, str] = config_lines or "deploy/mosquitto/mosquitto.conf"
         self.hub_env: dict[str, str] = {}
         self.publisher_options: dict[str, Any] = {}
         if nats:
             self.server = NatsServer(workdir, NATS_CONFIG, NATS_PASSWORDS)
+            self.config = "deploy/nats/nats.conf"
             self.hub_env = {
                 "CITYHUB_MQTT__PROTOCOL": "3.1.1",
                 "CITYHUB_MQTT__USERNAME": "hub",

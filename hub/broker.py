@@ -74,6 +74,17 @@ def wait_for_port(port: int, timeout_s: float = 10.0, host: str = "127.0.0.1") -
             time.sleep(0.05)
 
 
+def _terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM (a broker saves and closes its sessions), SIGKILL after 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Mosquitto:
     """A Mosquitto process with the project's configuration on ``127.0.0.1:<port>``.
 
@@ -183,13 +194,7 @@ class Mosquitto:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process)
         self.process = None
 
 
@@ -314,11 +319,5 @@ class NatsServer:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process)
         self.process = None

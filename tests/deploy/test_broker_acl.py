@@ -13,21 +13,15 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from hub.broker import Mosquitto
+from tests.deploy.mqtt_clients import NOT_AUTHORIZED, client_factory
 from tests.deploy.stack import ACL_FILE, require_binary, write_broker_auth
 
-NOT_AUTHORIZED = 135
 ALLOWED = {
     "senml/m-0001": "senml/+",
     "tele/tasmota-7/SENSOR": "tele/+/SENSOR",
@@ -48,98 +42,9 @@ REFUSED = [
 ]
 
 
-class Client:
-    """A paho MQTT v5 client that records CONNACK, PUBACK reason codes and messages."""
-
-    def __init__(
-        self,
-        port: int,
-        client_id: str,
-        username: str | None,
-        password: str | None,
-        *,
-        persistent: bool = False,
-    ) -> None:
-        self.acks: dict[int, int] = {}
-        self.messages: list[tuple[str, bytes]] = []
-        self.connack: int | None = None
-        self._changed = threading.Condition()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
-        )
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        self.client.on_connect = self._on_connect
-        self.client.on_publish = self._on_publish
-        self.client.on_message = self._on_message
-        self.client.max_inflight_messages_set(1000)
-        properties = None
-        if persistent:
-            properties = Properties(PacketTypes.CONNECT)
-            properties.SessionExpiryInterval = 3600
-        self.client.connect("127.0.0.1", port, clean_start=not persistent, properties=properties)
-        self.client.loop_start()
-        self.wait(lambda: self.connack is not None, "no CONNACK")
-
-    def _on_connect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        with self._changed:
-            self.connack = int(reason.value)
-            self._changed.notify_all()
-
-    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
-        with self._changed:
-            self.acks[mid] = int(reason.value)
-            self._changed.notify_all()
-
-    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
-        with self._changed:
-            self.messages.append((message.topic, message.payload))
-            self._changed.notify_all()
-
-    def wait(self, predicate: Any, what: str, timeout_s: float = 10.0) -> None:
-        with self._changed:
-            assert self._changed.wait_for(predicate, timeout_s), what
-
-    def subscribe(self, filters: list[str]) -> None:
-        result, _mid = self.client.subscribe([(f, 1) for f in filters])
-        assert result == mqtt.MQTT_ERR_SUCCESS
-        time.sleep(0.2)  # SUBACK; the marker messages below prove the routes anyway
-
-    def send(self, topics: list[str], payload: bytes = b"{}") -> list[mqtt.MQTTMessageInfo]:
-        return [self.client.publish(topic, payload, qos=1) for topic in topics]
-
-    def reasons(self, infos: list[mqtt.MQTTMessageInfo]) -> list[int]:
-        """The reason codes of the PUBACKs of ``infos``, once all arrived."""
-        self.wait(lambda: all(info.mid in self.acks for info in infos), "PUBACK missing")
-        return [self.acks[info.mid] for info in infos]
-
-    def publish(self, topics: list[str], payload: bytes = b"{}") -> list[int]:
-        """Publish to each topic with QoS 1, in order; the PUBACKs' reason codes."""
-        return self.reasons(self.send(topics, payload))
-
-    def topics(self) -> list[str]:
-        with self._changed:
-            return [topic for topic, _ in self.messages]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 @pytest.fixture
 def clients(compose_broker: Mosquitto, stack_env: dict[str, str]):
-    opened: list[Client] = []
-
-    def connect(client_id: str, user: str | None, password: str | None = None, **kw: Any):
-        if password is None and user is not None:
-            password = stack_env[f"MQTT_{user.upper()}_PASSWORD"]
-        client = Client(compose_broker.port, client_id, user, password, **kw)
-        opened.append(client)
-        return client
-
-    yield connect
-    for client in opened:
-        client.close()
+    yield from client_factory(compose_broker.port, stack_env)
 
 
 def test_entrypoint_writes_hashed_passwords_and_refuses_weak_ones(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import threading
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,12 +27,13 @@ from hub.devices import DeviceRegistry
 from hub.plugins import load_adapters
 from hub.timestamps import TimePolicy
 from tests.conftest import HubProcess, wait_until, write_registry
+from tests.deploy.mqtt_clients import NOT_AUTHORIZED, Client, client_factory
 from tests.deploy.stack import NATS_CONF, NATS_ENTRYPOINT, require_binary, service_environment
 from tests.deploy.test_broker_acl import ALLOWED, REFUSED
 from tests.ingest.test_broker_outage_and_sharing import METERS, count, reading
 
-NOT_AUTHORIZED = 5
 SUBSCRIBE_REFUSED = 0x80
+V311 = MQTTProtocolVersion.MQTTv311
 
 
 def subject(topic_filter: str) -> list[str]:
@@ -60,86 +60,9 @@ def permissions(user: str) -> dict[str, list[str]]:
     return found
 
 
-class Client:
-    """A paho MQTT 3.1.1 client that records CONNACK, SUBACK codes and messages."""
-
-    def __init__(self, port: int, client_id: str, login: tuple[str, str] | None, clean=True):
-        self.connack: int | None = None
-        self.granted: list[int] | None = None
-        self.messages: list[tuple[str, bytes]] = []
-        self._changed = threading.Condition()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            clean_session=clean,
-            protocol=MQTTProtocolVersion.MQTTv311,
-        )
-        if login is not None:
-            self.client.username_pw_set(*login)
-        self.client.on_connect = self._on_connect
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_message
-        self.client.max_inflight_messages_set(1000)
-        self.client.reconnect_delay_set(60, 60)  # a refused client stays refused
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.wait(lambda: self.connack is not None, "no CONNACK")
-
-    def _on_connect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        with self._changed:
-            self.connack = NOT_AUTHORIZED if reason.is_failure else 0
-            self._changed.notify_all()
-
-    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
-        with self._changed:
-            self.granted = [int(reason.value) for reason in reasons]
-            self._changed.notify_all()
-
-    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
-        with self._changed:
-            self.messages.append((message.topic, message.payload))
-            self._changed.notify_all()
-
-    def wait(self, predicate: Any, what: str, timeout_s: float = 10.0) -> None:
-        with self._changed:
-            assert self._changed.wait_for(predicate, timeout_s), what
-
-    def subscribe(self, filters: list[str]) -> list[int]:
-        self.granted = None
-        self.client.subscribe([(f, 1) for f in filters])
-        self.wait(lambda: self.granted is not None, "no SUBACK")
-        assert self.granted is not None
-        return self.granted
-
-    def publish(self, topics: list[str], payload: bytes = b"{}") -> None:
-        infos = [self.client.publish(topic, payload, qos=1) for topic in topics]
-        for info in infos:
-            info.wait_for_publish(10)
-
-    def topics(self) -> list[str]:
-        with self._changed:
-            return [topic for topic, _ in self.messages]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 @pytest.fixture
 def clients(nats_broker: NatsServer, passwords: dict[str, str]):
-    opened: list[Client] = []
-
-    def connect(client_id: str, user: str | None, password: str | None = None, **kw: Any):
-        if password is None and user is not None:
-            password = passwords[f"MQTT_{user.upper()}_PASSWORD"]
-        login = None if user is None else (user, password or "")
-        client = Client(nats_broker.port, client_id, login, **kw)
-        opened.append(client)
-        return client
-
-    yield connect
-    for client in opened:
-        client.close()
+    yield from client_factory(nats_broker.port, passwords, protocol=V311)
 
 
 def test_the_permissions_are_the_adapters_topics_and_the_mosquitto_acls() -> None:
@@ -170,7 +93,7 @@ def test_only_the_stacks_accounts_with_their_password_connect(
 def test_simulators_publish_their_topics_and_the_hub_reads_them_and_nothing_else(
     clients, passwords: dict[str, str]
 ) -> None:
-    hub = clients("cityhub", "hub", clean=False)
+    hub = clients("cityhub", "hub", persistent=True)
     assert hub.subscribe(sorted(set(ALLOWED.values()))) == [1] * len(set(ALLOWED.values()))
     assert hub.subscribe(["#"]) == [SUBSCRIBE_REFUSED]  # nothing beyond the devices' topics
     nosy = clients("sim-2", "simulator")  # simulators read nothing, not even each other
@@ -313,7 +236,7 @@ def test_any_password_the_entrypoint_accepts_logs_in(tmp_path: Path) -> None:
             {"MQTT_HUB_PASSWORD": password, "MQTT_SIMULATOR_PASSWORD": "simulator-secret-1"},
         ).start()
         try:
-            hub = Client(broker.port, "cityhub", ("hub", password))
+            hub = Client(broker.port, "cityhub", "hub", password, protocol=V311)
             assert hub.connack == 0, password
             hub.close()
         finally:
