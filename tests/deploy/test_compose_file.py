@@ -20,7 +20,7 @@ from hub.broker import BROKER_CONFIG
 from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
 from hub.plugins import load_adapters
-from hub.settings import Settings, load_settings
+from hub.settings import RetentionSettings, Settings, load_settings
 from hub.timestamps import TimePolicy
 from tests.deploy.stack import (
     ACL_FILE,
@@ -547,3 +547,22 @@ def test_prometheus_scrapes_the_services_that_exist(variant) -> None:
     [source] = yaml.safe_load(PROMETHEUS_DATASOURCE.read_text())["datasources"]
     host, port = url_host_port(source["url"])
     assert host == "prometheus" and port in published_targets(config, "prometheus")
+
+
+def test_the_bucket_keeps_what_the_hub_answers_from(config: dict[str, Any]) -> None:
+    """On InfluxDB 2.x rollups share the bucket with the raw points (the hub does not manage
+    buckets per tier), so the bucket must keep data as long as the rollups are to last, and at
+    least as long as the raw points the hub answers from: a shorter bucket would answer a
+    question inside the hub's retention from points InfluxDB already deleted."""
+    hub = service_environment(config, "hub")
+    defaults = RetentionSettings()
+    raw_days = int(hub.get("CITYHUB_RETENTION__RAW_DAYS", defaults.raw_days))
+    rollup_days = int(hub.get("CITYHUB_RETENTION__ROLLUP_DAYS", defaults.rollup_days))
+    kept = service_environment(config, "influxdb")["DOCKER_INFLUXDB_INIT_RETENTION"]
+    match = re.fullmatch(r"(\d+)(d|w)?", kept)
+    assert match, f"DOCKER_INFLUXDB_INIT_RETENTION={kept!r}: not a duration this test reads"
+    bucket_days = int(match[1]) * (7 if match[2] == "w" else 1)  # 0: forever
+    if rollup_days == 0:  # rollups kept forever
+        assert bucket_days == 0, f"the bucket keeps {kept}: rollups kept forever need forever"
+    else:
+        assert bucket_days == 0 or bucket_days >= max(raw_days, rollup_days), kept
