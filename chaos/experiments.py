@@ -83,9 +83,21 @@ def _senml_env(workdir: Path) -> dict[str, str]:
     return {"CITYHUB_INGEST__REGISTRY_FILE": str(registry(workdir / "registry.json", METERS))}
 
 
-def _finish(result: Result, publisher: NumberedPublisher, hubs: list[Hub], t0: int, n: int) -> None:
+def _finish(
+    result: Result,
+    publisher: NumberedPublisher,
+    hubs: list[Hub],
+    t0: int,
+    n: int,
+    broker: Broker | None = None,
+) -> None:
     acked = publisher.settle(n)
-    count, total = settled_count(hubs, t0, n)
+    # the count may stand still until the broker sends a killed hub's messages again
+    quiet_s = 3.0 + (broker.redelivery_s if broker else 0.0)
+    settling = time.monotonic()
+    count, total = settled_count(hubs, t0, n, quiet_s=quiet_s)
+    if count == n:  # how long after the last acknowledgement the last message was stored
+        result.details["all_stored_after_s"] = round(time.monotonic() - settling, 1)
     result.settle(n, count, total, float(sum(range(n))))  # doubled: a count above n
     if acked < n:
         result.ok = False
@@ -94,34 +106,43 @@ def _finish(result: Result, publisher: NumberedPublisher, hubs: list[Hub], t0: i
         result.details["puback_no_matching_subscribers"] = publisher.no_subscribers
 
 
-def hub_sigkill(workdir: Path, scale: Scale, seed: int) -> Result:
-    """The hub SIGKILLed at random moments during a stream, restarted each time."""
-    rng = random.Random(seed)
-    result = Result("hub_sigkill", f"hub SIGKILLed {scale.hub_kills} times mid-stream")
-    t0, n = hour_start(seed), scale.hub_kill_messages
-    broker = Broker(workdir / "broker").start()
-    hub = Hub(workdir, broker.port, **_senml_env(workdir))
-    hub.start()
-    publisher = NumberedPublisher(broker.port, t0, METERS)
-    sender = threading.Thread(target=publisher.stream, args=(n, scale.rate))
-    sender.start()
-    duration = n / scale.rate
-    moments = sorted(rng.uniform(0.1, 0.9) * duration for _ in range(scale.hub_kills))
-    started, recoveries = time.monotonic(), []
-    try:
-        for moment in moments:
-            time.sleep(max(0.0, started + moment - time.monotonic()))
-            hub.kill()
-            recoveries.append(hub.start())
-        sender.join()
-        _finish(result, publisher, [hub], t0, n)
-        result.recovery_s = max(recoveries) if recoveries else None
-        result.details["ready_after_restart_s"] = [round(r, 2) for r in recoveries]
-    finally:
-        publisher.close()
-        hub.stop()
-        broker.stop()
-    return result
+def hub_sigkill(*, nats: bool = False) -> Experiment:
+    """The hub SIGKILLed at random moments during a stream, restarted each time (on the
+    compose stack's NATS with ``nats``: what the hub had not acknowledged comes back from a
+    JetStream consumer)."""
+
+    def run(workdir: Path, scale: Scale, seed: int) -> Result:
+        rng = random.Random(seed)
+        result = Result(
+            "hub_sigkill" + ("_nats" if nats else ""),
+            f"hub SIGKILLed {scale.hub_kills} times mid-stream" + (" (NATS)" if nats else ""),
+        )
+        t0, n = hour_start(seed), scale.hub_kill_messages
+        broker = Broker(workdir / "broker", nats=nats).start()
+        hub = Hub(workdir, broker.port, **_senml_env(workdir), **broker.hub_env)
+        hub.start()
+        publisher = NumberedPublisher(broker.port, t0, METERS, **broker.publisher_options)
+        sender = threading.Thread(target=publisher.stream, args=(n, scale.rate))
+        sender.start()
+        duration = n / scale.rate
+        moments = sorted(rng.uniform(0.1, 0.9) * duration for _ in range(scale.hub_kills))
+        started, recoveries = time.monotonic(), []
+        try:
+            for moment in moments:
+                time.sleep(max(0.0, started + moment - time.monotonic()))
+                hub.kill()
+                recoveries.append(hub.start())
+            sender.join()
+            _finish(result, publisher, [hub], t0, n, broker)
+            result.recovery_s = max(recoveries) if recoveries else None
+            result.details["ready_after_restart_s"] = [round(r, 2) for r in recoveries]
+        finally:
+            publisher.close()
+            hub.stop()
+            broker.stop()
+        return result
+
+    return run
 
 
 def broker_crash(
@@ -177,7 +198,7 @@ def broker_crash(
             waited = wait_for(lambda: stored([hub], t0)[0] > before and hub.ready() == 200, 60)
             result.recovery_s = round(time.monotonic() - back, 2) if waited else None
             sender.join()
-            _finish(result, publisher, [hub], t0, n)
+            _finish(result, publisher, [hub], t0, n, broker)
             result.details["sessions_lost"] = hub.metric("cityhub_mqtt_sessions_lost_total")
             result.details["config"] = broker.config
             result.details["hub_asks_broker_to_save"] = save_new_session
@@ -214,7 +235,7 @@ def broker_crash_while_hub_away(*, nats: bool = False) -> Experiment:
             broker.kill()
             broker.start()
             result.recovery_s = round(hub.start(), 2)
-            _finish(result, publisher, [hub], t0, n)
+            _finish(result, publisher, [hub], t0, n, broker)
             result.details["config"] = broker.config
         finally:
             publisher.close()
@@ -714,7 +735,10 @@ ON_CHANGES = {"autosave_on_changes": "true", "autosave_interval": "1"}
 
 
 def experiments(scale: Scale) -> dict[str, Experiment]:
-    found: dict[str, Experiment] = {"hub_sigkill": hub_sigkill}
+    found: dict[str, Experiment] = {
+        "hub_sigkill": hub_sigkill(),
+        "hub_sigkill_nats": hub_sigkill(nats=True),
+    }
     for after in scale.crash_after_s:
         found[f"broker_crash_{int(after)}s"] = broker_crash(after)
     # right after the hub's session was made (the window a save every second leaves), with

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -102,9 +103,15 @@ class Broker:
         self.config: str | dict[str, str] = config_lines or "deploy/mosquitto/mosquitto.conf"
         self.hub_env: dict[str, str] = {}
         self.publisher_options: dict[str, Any] = {}
+        # How long a message a hub received and never acknowledged (it was killed) may take
+        # to come back: Mosquitto sends it again at the reconnect, NATS after its ack_wait.
+        self.redelivery_s = 0.0
         if nats:
             self.server = NatsServer(workdir, NATS_CONFIG, NATS_PASSWORDS)
             self.config = "deploy/nats/nats.conf"
+            ack_wait = re.search(r"^\s*ack_wait: (\d+)s$", NATS_CONFIG.read_text(), re.M)
+            assert ack_wait, f"no ack_wait in {NATS_CONFIG}"
+            self.redelivery_s = float(ack_wait[1])
             self.hub_env = {
                 "CITYHUB_MQTT__PROTOCOL": "3.1.1",
                 "CITYHUB_MQTT__USERNAME": "hub",

@@ -9,6 +9,7 @@ subjects with "/" as "." (an empty first level, as in HFP's "/hfp/...", is "/").
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -110,6 +111,39 @@ def test_simulators_publish_their_topics_and_the_hub_reads_them_and_nothing_else
     assert nosy.topics() == []
 
 
+def nats_hub(broker: NatsServer, passwords: dict[str, str], tmp_path: Path) -> HubProcess:
+    """A hub (not started) logged in to the compose broker as the compose stack's hub is."""
+    return HubProcess(
+        tmp_path,
+        broker.port,
+        CITYHUB_INGEST__REGISTRY_FILE=str(write_registry(tmp_path / "registry.json", METERS)),
+        CITYHUB_INGEST__ADAPTERS='["senml"]',
+        CITYHUB_MQTT__PROTOCOL="3.1.1",
+        CITYHUB_MQTT__USERNAME="hub",
+        CITYHUB_MQTT__PASSWORD=passwords["MQTT_HUB_PASSWORD"],
+    )
+
+
+def device(broker: NatsServer, passwords: dict[str, str]) -> mqtt.Client:
+    """A device publishing as the stack's simulators do (MQTT 3.1.1, user simulator)."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="device", protocol=MQTTProtocolVersion.MQTTv311
+    )
+    client.username_pw_set("simulator", passwords["MQTT_SIMULATOR_PASSWORD"])
+    client.max_inflight_messages_set(500)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    return client
+
+
+def publish(client: mqtt.Client, readings: int) -> None:
+    """Readings 0 .. ``readings`` - 1 with QoS 1, each acknowledged by the broker."""
+    infos = [client.publish(*reading(i), qos=1) for i in range(readings)]
+    for info in infos:
+        info.wait_for_publish(30)
+    assert all(info.is_published() for info in infos)
+
+
 def stream_messages(broker: NatsServer) -> int:
     """Messages the broker holds for MQTT subscribers (the dashboard's broker lag): its
     JetStream stream $MQTT_msgs, from the monitoring port the exporter reads."""
@@ -125,29 +159,11 @@ def test_a_crash_loses_nothing_the_broker_acknowledged(
     """The hub is away (stopped) while devices publish; the broker is SIGKILLed right after
     its last PUBACK and started again: every message is still queued for the hub's session.
     (Mosquitto loses what arrived since its last save here: chaos broker_crash_while_hub_away.)"""
-    hub = HubProcess(
-        tmp_path,
-        nats_broker.port,
-        CITYHUB_INGEST__REGISTRY_FILE=str(write_registry(tmp_path / "registry.json", METERS)),
-        CITYHUB_INGEST__ADAPTERS='["senml"]',
-        CITYHUB_MQTT__PROTOCOL="3.1.1",
-        CITYHUB_MQTT__USERNAME="hub",
-        CITYHUB_MQTT__PASSWORD=passwords["MQTT_HUB_PASSWORD"],
-    )
-    hub.start()
+    hub = nats_hub(nats_broker, passwords, tmp_path).start()
     hub.stop()  # its session and subscriptions stay in the broker
-    publisher = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id="device", protocol=MQTTProtocolVersion.MQTTv311
-    )
-    publisher.username_pw_set("simulator", passwords["MQTT_SIMULATOR_PASSWORD"])
-    publisher.max_inflight_messages_set(500)
-    publisher.connect("127.0.0.1", nats_broker.port)
-    publisher.loop_start()
+    publisher = device(nats_broker, passwords)
     try:
-        infos = [publisher.publish(*reading(i), qos=1) for i in range(2000)]
-        for info in infos:
-            info.wait_for_publish(30)
-        assert all(info.is_published() for info in infos)
+        publish(publisher, 2000)
         assert stream_messages(nats_broker) == 2000  # queued for the hub, on disk
         assert nats_broker.process is not None
         nats_broker.process.send_signal(signal.SIGKILL)
@@ -157,6 +173,37 @@ def test_a_crash_loses_nothing_the_broker_acknowledged(
         wait_until(lambda: count(hub) == 2000, timeout_s=60, message="acknowledged messages lost")
         wait_until(lambda: stream_messages(nats_broker) == 0, message="not acknowledged")
         assert "session present: True" in hub.log()
+    finally:
+        publisher.loop_stop()
+        hub.stop()
+
+
+def delivered_unacknowledged(broker: NatsServer) -> int:
+    """Messages NATS sent to MQTT subscribers that have not acknowledged them yet."""
+    url = f"http://127.0.0.1:{broker.http_port}/jsz?consumers=true"
+    accounts = httpx.get(url, timeout=5).json()["account_details"]
+    streams = [s for a in accounts for s in a.get("stream_detail", [])]
+    consumers = [c for s in streams if s["name"] == "$MQTT_msgs" for c in s["consumer_detail"]]
+    return sum(c["num_ack_pending"] for c in consumers)
+
+
+def test_what_a_killed_hub_received_but_never_acknowledged_comes_back(
+    nats_broker: NatsServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    """The hub's process frozen (SIGSTOP: its MQTT client reads on, nothing is stored or
+    acknowledged), then SIGKILLed, then started again: NATS sends every message again, after
+    its ack_wait rather than at the reconnect (deploy/nats/nats.conf keeps it short)."""
+    hub = nats_hub(nats_broker, passwords, tmp_path).start()
+    publisher = device(nats_broker, passwords)
+    try:
+        assert hub.process is not None
+        os.kill(hub.process.pid, signal.SIGSTOP)
+        publish(publisher, 1000)
+        wait_until(lambda: delivered_unacknowledged(nats_broker) > 0, message="not delivered")
+        hub.kill()
+        hub.start()
+        wait_until(lambda: count(hub) == 1000, timeout_s=60, message="messages lost")
+        assert delivered_unacknowledged(nats_broker) == 0
     finally:
         publisher.loop_stop()
         hub.stop()
