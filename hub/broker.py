@@ -259,6 +259,7 @@ class NatsServer:
         self.workdir = workdir
         self.config = config
         self.passwords = dict(passwords)
+        self._port_known = port is not None  # given, or started once: it stays
         self.port = port or free_port()
         self.http_port = free_port()
         self.client_port = free_port()
@@ -287,6 +288,24 @@ class NatsServer:
         return path
 
     def start(self, timeout_s: float = 15.0) -> NatsServer:
+        """Start, and wait until the MQTT listener answers. A port another program took
+        between our pick and the server's bind is picked again (twice at most); the MQTT
+        port only before its first start (clients know it from then on)."""
+        for attempt in range(3):
+            try:
+                self._start(timeout_s)
+            except ConfigError as refused:
+                if "address already in use" not in str(refused) or attempt == 2:
+                    raise
+                self.http_port, self.client_port = free_port(), free_port()
+                if not self._port_known:
+                    self.port = free_port()
+            else:
+                self._port_known = True
+                return self
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout_s: float) -> None:
         assert self.binary is not None
         config = self.write_config()
         entrypoint = self.config.with_name("entrypoint.sh")
@@ -306,17 +325,21 @@ class NatsServer:
                     "NATS_AUTH_FILE": str(config.parent / "auth.conf"),
                 },
             )
-        try:
-            # The MQTT listener opens once JetStream has read its store back.
-            wait_for_port(self.port, timeout_s)
-        except TimeoutError:
-            code = self.process.poll()
-            self.stop()
-            if code is not None:  # the entrypoint or the server refused to start
-                said = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-                raise ConfigError("nats-server", f"exited {code}: {' | '.join(said)}") from None
-            raise
-        return self
+        # The MQTT listener opens once JetStream has read its store back.
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                wait_for_port(self.port, 0.2)
+                return
+            except TimeoutError:
+                code = self.process.poll()
+                if code is not None:  # the entrypoint or the server refused to start
+                    self.process = None
+                    said = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+                    raise ConfigError("nats-server", f"exited {code}: {' | '.join(said)}") from None
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
 
     def stop(self) -> None:
         _terminate(self.process)

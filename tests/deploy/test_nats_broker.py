@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -286,5 +287,33 @@ def test_any_password_the_entrypoint_accepts_logs_in(tmp_path: Path) -> None:
             hub = Client(broker.port, "cityhub", "hub", password, protocol=V311)
             assert hub.connack == 0, password
             hub.close()
+        finally:
+            broker.stop()
+
+
+def test_a_port_taken_before_the_server_binds_it_is_picked_again(
+    passwords: dict[str, str], tmp_path: Path
+) -> None:
+    """Another program takes the monitoring port between our pick and NATS' bind (it happened
+    in a chaos run): the server is started again on other ports, the MQTT one only until it
+    has been started once."""
+    broker = NatsServer(tmp_path / "nats", NATS_CONF, passwords)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", broker.http_port))
+        squatter.listen()
+        taken = broker.http_port
+        broker.start()
+        try:
+            assert broker.http_port != taken
+            hub = Client(broker.port, "hub", "hub", passwords["MQTT_HUB_PASSWORD"], protocol=V311)
+            assert hub.connack == 0
+            hub.close()
+            broker.stop()
+            mqtt_port = broker.port
+            with socket.socket() as second:  # a restart keeps the MQTT port clients know
+                second.bind(("127.0.0.1", broker.http_port))
+                second.listen()
+                broker.start()
+                assert broker.port == mqtt_port
         finally:
             broker.stop()
