@@ -1111,8 +1111,10 @@ class DuckDBStore:
                    list_sort(list({{'time_ns': bucket, 'value': value}}))
             FROM ({sql}) AS answer(bucket, {"".join(f"{g}, " for g in group_refs)}value)
             GROUP BY ALL HAVING count(*) > 0 ORDER BY {", ".join(["min(bucket)", *group_refs])}"""
-        with _collection_paused():
-            answer = pa.table(self._cursor().sql(sql, params=args))
+        # A cursor of its own: a relation (the Arrow path) is refused on a connection that
+        # still holds an unfinished result of execute(), as the thread's cursor may.
+        with self._cursor().cursor() as con, _collection_paused():
+            answer = pa.table(con.sql(sql, params=args))
             tags = [answer.column(i).to_pylist() for i in range(len(group_by))]
             windows = answer.column(len(group_by)).combine_chunks()
             pairs = windows.flatten()
