@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from hub.query import AggregateQuery
 from hub.rollups.plan import Rollup, RollupPlan
 
-__all__ = ["rollup_for"]
+__all__ = ["EXACT_FUNCTIONS", "rollup_for"]
 
 EXACT_FUNCTIONS = frozenset({"mean", "sum", "min", "max", "count", "first", "last", "increase"})
 

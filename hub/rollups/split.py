@@ -8,6 +8,12 @@ Cutting is exact because every function merges across pieces that follow each ot
 piece holding the window and ``last`` from the latest, a ``mean`` is the merged sum over the
 merged count (each piece is asked for both). ``percentile`` and ``increase`` are not cut (see
 :data:`_NOT_CUT`).
+
+:func:`split_aggregate` asks the store once per piece (and, for a mean, once more for the
+counts): the InfluxDB store's way. The DuckDB store reads the same :func:`cuts` in one
+statement instead, every piece's rows aggregated together
+(``DuckDBStore._aggregate_cut``): asked piece by piece, each ragged edge scanned the raw
+table twice, and a district mean per day over ``start=-365d`` was slower than raw points.
 """
 
 from __future__ import annotations

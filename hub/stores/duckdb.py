@@ -60,8 +60,9 @@ from hub.query import (
 )
 from hub.rollups import Rollup, RollupPlan, rollup_for
 from hub.rollups import status as status_rollups
-from hub.rollups.plan import STATS, STATUS_MEASUREMENT, rollup_field
-from hub.rollups.split import cuts, split_aggregate, whole_windows
+from hub.rollups.plan import STATUS_MEASUREMENT, rollup_field
+from hub.rollups.routing import EXACT_FUNCTIONS
+from hub.rollups.split import cuts, whole_windows
 from hub.stores import duckdb_rollups
 from hub.stores.latest import LatestIndex
 
@@ -852,16 +853,15 @@ class DuckDBStore:
         with self._reading():
             if query.measurement in self._rollup_sources:  # a rollup read as a measurement
                 self._rollups_current(query.measurement)
-            if self._rollups.of(query.measurement) and self._rollups_current(query.measurement):
-                if query.function == "increase" and not rollup_for(
-                    query, self._rollups, self._covered
-                ):
-                    chained = self._increase_chained(query)
-                    if chained is not None:
-                        return chained
-                split = split_aggregate(query, self._rollups, self._covered, self._aggregate)
-                if split is not None:
-                    return split
+            if (
+                query.function in EXACT_FUNCTIONS
+                and self._rollups.of(query.measurement)
+                and self._rollups_current(query.measurement)
+                and not rollup_for(query, self._rollups, self._covered)
+            ):
+                cut = self._aggregate_cut(query)
+                if cut is not None:
+                    return cut
             return self._aggregate(query)
 
     def _aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
@@ -1099,32 +1099,49 @@ class DuckDBStore:
         self, sql: str, args: list[Any], group_by: tuple[str, ...]
     ) -> list[SeriesResult]:
         """The series of ``sql``'s rows (bucket, g0, ..., value), in the order of
-        :func:`_to_series` on them sorted, fetched as one row per group with its windows as two
-        lists: a year of days city-wide is 365k windows, and as rows, fetching and grouping
-        them in Python cost more than the query. Every value must be a DOUBLE (or NULL)."""
+        :func:`_to_series` on them sorted, fetched as one row per group with its windows as a
+        list: a year of days city-wide is 365k windows, and as rows, fetching and grouping
+        them in Python cost more than the query. The windows are listed as (bucket, value)
+        pairs sorted once (two lists each ``ORDER BY bucket`` sort twice) and come as Arrow
+        arrays, made Python values in one call per column (DuckDB's own conversion, value by
+        value, took longer than the query). Every value must be a DOUBLE (or NULL)."""
         group_refs = [f"g{i}" for i in range(len(group_by))]
         sql = f"""
-            SELECT {"".join(f"{g}, " for g in group_refs)}list(bucket ORDER BY bucket),
-                   list(value ORDER BY bucket)
+            SELECT {"".join(f"{g}, " for g in group_refs)}
+                   list_sort(list({{'time_ns': bucket, 'value': value}}))
             FROM ({sql}) AS answer(bucket, {"".join(f"{g}, " for g in group_refs)}value)
             GROUP BY ALL HAVING count(*) > 0 ORDER BY {", ".join(["min(bucket)", *group_refs])}"""
-        with _collection_paused():
-            rows = self._cursor().execute(sql, args).fetchall()
-            return [
-                SeriesResult(
-                    dict(zip(group_by, row[:-2], strict=True)),
-                    list(map(Bucket, row[-2], row[-1])),
+        # A cursor of its own: a relation (the Arrow path) is refused on a connection that
+        # still holds an unfinished result of execute(), as the thread's cursor may.
+        with self._cursor().cursor() as con, _collection_paused():
+            answer = pa.table(con.sql(sql, params=args))
+            tags = [answer.column(i).to_pylist() for i in range(len(group_by))]
+            windows = answer.column(len(group_by)).combine_chunks()
+            pairs = windows.flatten()
+            time_ns = pairs.field("time_ns").to_pylist()
+            value = pairs.field("value").to_pylist()
+            series = []
+            end = 0
+            for index, count in enumerate(windows.value_lengths().to_pylist()):
+                start, end = end, end + count
+                series.append(
+                    SeriesResult(
+                        {tag: column[index] for tag, column in zip(group_by, tags, strict=True)},
+                        list(map(Bucket, time_ns[start:end], value[start:end])),
+                    )
                 )
-                for row in rows
-            ]
+            return series
 
-    def _increase_chained(self, query: AggregateQuery) -> list[SeriesResult] | None:
-        """An ``increase`` no rollup answers whole (a range not on interval boundaries,
-        ``start=-365d``) in one query: the range cut as :func:`hub.rollups.split.cuts` cuts it,
-        each piece read from the coarsest rollup holding it (else raw points: the ragged
-        edges), the pieces' elements (a raw reading is one whose first and last are itself and
-        whose increase within is 0) chained per series in time order from the last raw reading
-        in the lookback, as raw points are. ``None`` when no piece is read from a rollup."""
+    def _aggregate_cut(self, query: AggregateQuery) -> list[SeriesResult] | None:
+        """An aggregate no rollup answers whole (a range not on interval boundaries,
+        ``start=-365d``) in one query: the range cut as :func:`hub.rollups.split.cuts` cuts
+        it, each piece read from the coarsest rollup holding it (else raw points: the ragged
+        edges, each raw reading as a rollup row of that one reading), and the rows of all the
+        pieces aggregated together per window as rollup rows are (a mean: their sums over
+        their counts). An ``increase`` chains them per series in time order from the last raw
+        reading in the lookback, as raw points are. One statement rather than one per piece
+        and statistic (a mean cut in 7 pieces was 14, each ragged edge scanning the raw table
+        twice). ``None`` when no piece is read from a rollup."""
         columns = self._columns.get(query.measurement)
         if columns is None or columns.get(query.field) != "DOUBLE":
             return None
@@ -1133,9 +1150,10 @@ class DuckDBStore:
             return None
         clauses, params = filters
         field = _quote(query.field)
+        increase = query.function == "increase"
 
         def groups(table_columns: dict[str, str]) -> str:
-            return "".join(
+            return ("hash(series) AS series, " if increase else "") + "".join(
                 f"COALESCE({_quote(tag)}, '') AS g{i}, "
                 if table_columns.get(tag) == TAG
                 else f"'' AS g{i}, "
@@ -1144,39 +1162,27 @@ class DuckDBStore:
 
         raw = _quote(query.measurement)
         raw_conditions = " AND ".join([f"{field} IS NOT NULL", *clauses])
-        elements: list[str] = []
-        args: list[Any] = [query.start_ns - query.counter_lookback_ns, query.start_ns, *params]
+        pieces: list[str] = []
+        args: list[Any] = []
         read_rollup = False
         for low, high in cuts(query, self._rollups):
-            rollup = next(
-                (
-                    r
-                    for r in reversed(self._rollups.of(query.measurement))
-                    if (query.every_ns is None or query.every_ns % r.interval_ns == 0)
-                    and low % r.interval_ns == 0
-                    and high % r.interval_ns == 0
-                    and self._covered.get(r.name, low + 1) <= low
-                    and rollup_field(query.field, "count") in self._columns.get(r.name, {})
-                ),
-                None,
-            )
+            rollup = self._piece_rollup(query, low, high)
             if rollup is None:
-                elements.append(
-                    f"SELECT hash(series) AS series, {groups(columns)}time, {field} AS first_v, "
-                    f"{field} AS last_v, 0.0 AS within_v FROM {raw} "
+                pieces.append(
+                    f"SELECT {groups(columns)}time, "
+                    f"{duckdb_rollups.reading_as_row(query.function, query.field)} FROM {raw} "
                     f"WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?) "
                     f"AND {raw_conditions}"
                 )
             else:
                 read_rollup = True
-                stat = {s: _quote(rollup_field(query.field, s)) for s in STATS}
-                conditions = " AND ".join([f"{stat['count']} IS NOT NULL", *clauses])
-                elements.append(
-                    f"SELECT hash(series) AS series, {groups(self._columns[rollup.name])}time, "
-                    f"{stat['first']} AS first_v, {stat['last']} AS last_v, "
-                    f"{stat['increase_within']} AS within_v FROM {_quote(rollup.name)} "
+                count = _quote(rollup_field(query.field, "count"))
+                pieces.append(
+                    f"SELECT {groups(self._columns[rollup.name])}time, "
+                    f"{duckdb_rollups.row_columns(query.function, query.field)} "
+                    f"FROM {_quote(rollup.name)} "
                     f"WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?) "
-                    f"AND {conditions}"
+                    f"AND {' AND '.join([f'{count} IS NOT NULL', *clauses])}"
                 )
             args += [low, high, *params]
         if not read_rollup:
@@ -1187,25 +1193,49 @@ class DuckDBStore:
             else str(query.start_ns)
         )
         group_refs = "".join(f"g{i}, " for i in range(len(query.group_by)))
-        union = " UNION ALL BY NAME ".join(f"({element})" for element in elements)
+        rows = " UNION ALL BY NAME ".join(f"({piece})" for piece in pieces)
+        if not increase:
+            sql = f"""
+                SELECT {bucket} AS bucket, {group_refs}{duckdb_rollups.aggregate_expression(query)}
+                FROM ({rows}) GROUP BY ALL HAVING count(*) > 0"""
+            return self._series_lists(sql, args, query.group_by)
+        first, last, within = (
+            _quote(rollup_field(query.field, stat)) for stat in ("first", "last", "increase_within")
+        )
         sql = f"""
             WITH anchors AS (
-                SELECT hash(series) AS series, {groups(columns)}max(time) AS time,
-                       arg_max({field}, time) AS last_v, NULL::DOUBLE AS first_v,
-                       0.0 AS within_v
+                SELECT {groups(columns)}max(time) AS time, arg_max({field}, time) AS {last},
+                       NULL::DOUBLE AS {first}, 0.0 AS {within}
                 FROM {raw}
                 WHERE time >= make_timestamp_ns(?) AND time < make_timestamp_ns(?)
                   AND {raw_conditions}
                 GROUP BY ALL
             ), steps AS (
-                SELECT *, lag(last_v) OVER (PARTITION BY series ORDER BY time) AS prev
-                FROM (SELECT * FROM anchors UNION ALL BY NAME {union})
+                SELECT *, lag({last}) OVER (PARTITION BY series ORDER BY time) AS prev
+                FROM (SELECT * FROM anchors UNION ALL BY NAME {rows})
             )
             SELECT {bucket} AS bucket, {group_refs}
-                   sum(within_v + COALESCE({duckdb_rollups.step_sql("prev", "first_v")}, 0))
+                   sum({within} + COALESCE({duckdb_rollups.step_sql("prev", first)}, 0))
             FROM steps WHERE time >= make_timestamp_ns(?)
             GROUP BY ALL HAVING count(*) > 0"""
-        return self._series_lists(sql, [*args, query.start_ns], query.group_by)
+        anchor_args = [query.start_ns - query.counter_lookback_ns, query.start_ns, *params]
+        return self._series_lists(sql, [*anchor_args, *args, query.start_ns], query.group_by)
+
+    def _piece_rollup(self, query: AggregateQuery, low_ns: int, high_ns: int) -> Rollup | None:
+        """The coarsest rollup holding every interval of ``[low_ns, high_ns)`` (a piece of
+        :meth:`_aggregate_cut`) whose intervals make up ``query``'s windows, if any."""
+        return next(
+            (
+                r
+                for r in reversed(self._rollups.of(query.measurement))
+                if (query.every_ns is None or query.every_ns % r.interval_ns == 0)
+                and low_ns % r.interval_ns == 0
+                and high_ns % r.interval_ns == 0
+                and self._covered.get(r.name, low_ns + 1) <= low_ns
+                and rollup_field(query.field, "count") in self._columns.get(r.name, {})
+            ),
+            None,
+        )
 
     def latest(self, query: LatestQuery) -> list[LatestRow]:
         with self._reading():

@@ -43,8 +43,10 @@ __all__ = [
     "aggregate_sql",
     "compose_sql",
     "mean_sql",
+    "reading_as_row",
     "replace_sql",
     "rollup_columns",
+    "row_columns",
     "row_means_sql",
     "step_sql",
     "touched_sql",
@@ -207,6 +209,42 @@ def aggregate_expression(query: AggregateQuery) -> str:
     """The SQL aggregate over rollup rows for every function but ``increase``."""
     columns = {stat: _q(rollup_field(query.field, stat)) for stat in STATS}
     return _DIRECT[query.function].format(**columns)
+
+
+# The statistics of a rollup row each function reads (those of _DIRECT, and increase's).
+_READS = {
+    "sum": ("sum",),
+    "count": ("count",),
+    "min": ("min",),
+    "max": ("max",),
+    "first": ("first", "first_offset_ns"),
+    "last": ("last", "last_offset_ns"),
+    "mean": ("sum", "count"),
+    "increase": ("first", "last", "increase_within"),
+}
+# A raw reading as a rollup row of that one reading (at the reading's own time): counted
+# once, nothing increased within it, first and last at offset 0; else the value itself.
+_READING_STATS = {
+    "count": "1.0",
+    "increase_within": "0.0",
+    "first_offset_ns": "0.0",
+    "last_offset_ns": "0.0",
+}
+
+
+def row_columns(function: str, field: str) -> str:
+    """The select list of the statistics of ``field`` that ``function`` reads from a rollup
+    row, named as the row names them."""
+    return ", ".join(_q(rollup_field(field, stat)) for stat in _READS[function])
+
+
+def reading_as_row(function: str, field: str) -> str:
+    """The select list presenting a raw reading of ``field`` (not NULL) as a rollup row of
+    that one reading: the columns of :func:`row_columns`, so the two read as one."""
+    return ", ".join(
+        f"{_READING_STATS.get(stat, _q(field))} AS {_q(rollup_field(field, stat))}"
+        for stat in _READS[function]
+    )
 
 
 def aggregate_sql(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -407,5 +408,59 @@ def test_duckdb_rolls_up_after_a_restart_what_a_crash_left_pending(tmp_path) -> 
         SeriesResult({}, [Bucket(T0, float(len(history)))])
     ]
     assert store.aggregate(query) == raw.aggregate(query)
+    store.close()
+    raw.close()
+
+
+class _Statements:
+    """A DuckDB connection that records the SQL of every statement run on it (and on the
+    cursors made from it)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: list[str]) -> None:
+        self._con, self.sql_run = con, sql
+
+    def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+        self.sql_run.append(sql)
+        return self._con.execute(sql, *args)
+
+    def sql(self, sql: str, **options: object) -> duckdb.DuckDBPyRelation:
+        self.sql_run.append(sql)
+        return self._con.sql(sql, **options)  # type: ignore[arg-type]
+
+    def cursor(self) -> _Statements:
+        return _Statements(self._con.cursor(), self.sql_run)
+
+    def __enter__(self) -> _Statements:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._con.close()
+
+
+@pytest.mark.parametrize("function", ["mean", "count", "first"])
+def test_duckdb_answers_a_range_cut_at_rollup_boundaries_in_one_statement(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, function: str
+) -> None:
+    """A range that starts and ends inside quarters (``start=-365d``) is cut: its ragged
+    edges read raw points, the rest the coarsest rollups. All of it is one statement, so
+    each ragged edge scans the raw table once (asked piece by piece, a mean was 14
+    statements, each edge scanned twice: for the sums, then the counts), and the answer is
+    the raw points' one."""
+    plan = RollupPlan.from_labels({"old": LABELS})
+    store = DuckDBStore(tmp_path / "rolled.duckdb", rollups=plan, rollup_flush_s=0.0)
+    raw = DuckDBStore(tmp_path / "raw.duckdb")
+    for each in (store, raw):
+        each.write(_history("old"))
+    query = AggregateQuery(
+        "old", "e", function, T0 + 5 * M, T0 + 2 * D - 5 * M, every_ns=D, group_by=("device",)
+    )  # type: ignore[arg-type]
+    assert rollup_for(query, plan, store.rollup_coverage) is None
+    sql_run: list[str] = []
+    thread_cursor = store._cursor()
+    monkeypatch.setattr(store, "_cursor", lambda: _Statements(thread_cursor, sql_run))
+    answer = store.aggregate(query)
+    assert len(sql_run) == 1
+    assert '"old_1h"' in sql_run[0]  # (and raw points, for the ragged edges)
+    assert answer == raw.aggregate(query)
     store.close()
     raw.close()
