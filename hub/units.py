@@ -88,7 +88,9 @@ def to_canonical(value: float, unit: str, multiplier: int = 0) -> tuple[float, s
     Raises :class:`Rejected` (``unknown_unit``, ``not_finite``) so an adapter never stores a
     number whose unit it does not understand.
     """
-    conversion = conversion_of(unit)
+    conversion = CANONICAL_UNITS.get(unit)  # not conversion_of: a call less per value
+    if conversion is None:
+        raise _unknown(unit)
     return conversion.apply(value, unit, multiplier), conversion.unit
 
 
@@ -97,5 +99,9 @@ def conversion_of(unit: str) -> Conversion:
     many values); ``unknown_unit`` when the hub does not convert it."""
     conversion = CANONICAL_UNITS.get(unit)
     if conversion is None:
-        raise Rejected("unknown_unit", f"unit {unit!r} is not one the hub converts")
+        raise _unknown(unit)
     return conversion
+
+
+def _unknown(unit: str) -> Rejected:
+    return Rejected("unknown_unit", f"unit {unit!r} is not one the hub converts")
