@@ -70,9 +70,10 @@ def series_key(tags: dict[str, str]) -> str:
     return key
 
 
-# Tag sets whose series key is remembered: the series of the busiest hour of a large city
-# (a few hundred bytes each); the dict is only read and written whole, safe across threads.
-SERIES_KEYS_KEPT = 65_536
+# Tag sets whose series key is remembered (about 600 bytes each with their strings: 10 MiB).
+# More series than that send in turn, and the keys are made again, as without the memo.
+# Only whole reads and writes of the dict: safe across threads.
+SERIES_KEYS_KEPT = 16_384
 _SERIES_KEYS: dict[tuple[tuple[str, str], ...], str] = {}
 
 
