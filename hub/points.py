@@ -71,7 +71,7 @@ def series_key(tags: dict[str, str]) -> str:
 
 
 # Tag sets whose series key is remembered (about 600 bytes each with their strings: 10 MiB).
-# More series than that send in turn, and the keys are made again, as without the memo.
+# With more series sending than that, the memo is dropped when full and keys are made again.
 # Only whole reads and writes of the dict: safe across threads.
 SERIES_KEYS_KEPT = 16_384
 _SERIES_KEYS: dict[tuple[tuple[str, str], ...], str] = {}
