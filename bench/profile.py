@@ -9,6 +9,9 @@ Two views, both on the drain test's messages:
 - ``cProfile`` over the ingest pipeline alone, in this process: ``Pipeline.process`` on
   batches of the hub's default size into a real DuckDB file, without MQTT, which also gives
   the pipeline's own cost per message (route, parse, store, dead letters, metrics).
+- each wire format's parse alone (``adapter.parse``, in this process): CPU µs per message,
+  the best of interleaved rounds (thread CPU time: what other processes on a shared machine
+  take is left out, mostly).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from typing import Any
 from bench.context import Context, preload, progress
 from bench.drain import drive_hubs
 from bench.services import HubRunner, create_session
+from bench.workload import MIX, Workload
 
-__all__ = ["pipeline_profile", "pyspy_profile", "run_profile"]
+__all__ = ["format_costs", "pipeline_profile", "pyspy_profile", "run_profile"]
 
 _THREADS = (  # a frame that identifies the thread a sample was taken on, first match wins
     ("pipeline worker", "_run (hub/ingest/pipeline.py)"),
@@ -176,6 +180,35 @@ def pipeline_profile(ctx: Context, count: int, top: int = 20) -> dict[str, Any]:
     return {"status": "ok", "messages": count, "batch": batch_size, **results}
 
 
+def format_costs(ctx: Context, count: int = 1000, rounds: int = 15) -> dict[str, float]:
+    """CPU µs per message of each format's ``adapter.parse`` (and of the mix), best of
+    ``rounds`` rounds that take every format in turn, on ``count`` messages of each."""
+    from hub.contracts import AdapterEnv
+    from hub.devices import DeviceRegistry
+    from hub.plugins import load_adapters
+    from hub.topics import TopicRouter
+
+    workload = Workload(ctx.seed)  # its own device clocks: the context's traffic is untouched
+    env = AdapterEnv(devices=DeviceRegistry(workload.registry()))
+    router = TopicRouter((a.topics, a) for a in load_adapters(None, {}, env))
+    traffic = {family: list(workload.messages(count, [family])) for family in MIX}
+    traffic["mix"] = list(workload.messages(count))
+    routed = {
+        family: [(router.route(topic), topic, payload) for topic, payload in messages]
+        for family, messages in traffic.items()
+    }
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for family, messages in routed.items():
+            started = time.thread_time()
+            for adapter, topic, payload in messages:
+                if adapter is not None:
+                    adapter.parse(topic, payload)
+            seconds = (time.thread_time() - started) / len(messages)
+            best[family] = min(best.get(family, seconds), seconds)
+    return {family: round(seconds * 1e6, 1) for family, seconds in best.items()}
+
+
 def _top(stats: pstats.Stats, key: str, top: int) -> list[dict[str, Any]]:
     raw: dict = stats.stats  # type: ignore[attr-defined]
     total = sum(entry[2] for entry in raw.values())  # tottime sums to the profiled time
@@ -202,6 +235,8 @@ def _short(path: str) -> str:
 def run_profile(ctx: Context, count: int) -> dict[str, Any]:
     progress(f"profile: pipeline alone (no MQTT) on {count:,} messages, plain and cProfile")
     result: dict[str, Any] = {"pipeline": pipeline_profile(ctx, count)}
+    progress("profile: each format's parse alone, CPU µs per message")
+    result["formats_us"] = format_costs(ctx)
     progress(f"profile: py-spy on a hub draining {count:,} messages")
     try:
         result["pyspy"] = pyspy_profile(ctx, count)

@@ -127,6 +127,16 @@ def _profile(result: dict[str, Any]) -> list[str]:
             ),
             "",
         ]
+    formats = result.get("formats_us")
+    if formats:
+        lines += [
+            "Each format's parse alone (in-process, CPU µs per message, best of rounds):",
+            "",
+            "| " + " | ".join(formats) + " |",
+            "|" + "---:|" * len(formats),
+            "| " + " | ".join(str(us) for us in formats.values()) + " |",
+            "",
+        ]
     spy = result.get("pyspy", {})
     if spy.get("status") == "ok" and spy.get("samples"):
         lines += [

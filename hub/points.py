@@ -30,7 +30,7 @@ class Point:
     fields: dict[str, FieldValue]
     time_ns: int
     # The series key, computed on first use and kept: the pipeline's cardinality guard and the
-    # store both need it, and it is the costliest thing about a point.
+    # store both need it.
     _series: str | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -58,7 +58,23 @@ class Point:
 
 def series_key(tags: dict[str, str]) -> str:
     """A stable identity for a tag set: ``k1=v1,k2=v2`` with keys sorted."""
-    return ",".join(f"{key}={tags[key]}" for key in sorted(tags))
+    # Remembered per tag set: a device sends the same tags in every message (a fresh dict
+    # each time), and sorting and joining them was the costliest thing about a point.
+    items = tuple(tags.items())
+    key = _SERIES_KEYS.get(items)
+    if key is None:
+        key = ",".join(f"{name}={value}" for name, value in sorted(items))
+        if len(_SERIES_KEYS) >= SERIES_KEYS_KEPT:
+            _SERIES_KEYS.clear()  # a flood of new series: start over rather than grow
+        _SERIES_KEYS[items] = key
+    return key
+
+
+# Tag sets whose series key is remembered (about 600 bytes each with their strings: 10 MiB).
+# With more series sending than that, the memo is dropped when full and keys are made again.
+# Only whole reads and writes of the dict: safe across threads.
+SERIES_KEYS_KEPT = 16_384
+_SERIES_KEYS: dict[tuple[tuple[str, str], ...], str] = {}
 
 
 def naming_problem(point: Point, reserved: frozenset[str]) -> str | None:

@@ -26,6 +26,7 @@ _MILLIS_BELOW = 1e14
 _MICROS_BELOW = 1e17
 _EARLIEST_NS = 946_684_800 * NS_PER_S  # 2000-01-01: an unset device clock, not a reading
 _FRACTION = re.compile(r"(\.\d{7,})")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def epoch_to_ns(value: float) -> int:
@@ -52,7 +53,7 @@ def epoch_to_ns(value: float) -> int:
 def iso_to_ns(text: str, zone: ZoneInfo) -> int:
     """RFC 3339 / ISO 8601 to nanoseconds; a time without offset is local time in ``zone``."""
     extra_ns = 0
-    match = _FRACTION.search(text)
+    match = _FRACTION.search(text) if "." in text else None
     if match:  # datetime keeps microseconds: carry the digits beyond them ourselves
         digits = match.group(1)[1:]
         extra_ns = int(digits[6:9].ljust(3, "0"))
@@ -63,9 +64,10 @@ def iso_to_ns(text: str, zone: ZoneInfo) -> int:
         raise Rejected("bad_timestamp", f"{text!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    utc = moment.astimezone(UTC)
-    seconds = int(utc.replace(microsecond=0).timestamp())
-    return seconds * NS_PER_S + utc.microsecond * 1000 + extra_ns
+    # Aware datetimes subtract in UTC (each through its own utcoffset, as astimezone does):
+    # whole days, seconds and microseconds, in integers, without a float timestamp.
+    since = moment - _EPOCH
+    return (since.days * 86_400 + since.seconds) * NS_PER_S + since.microseconds * 1000 + extra_ns
 
 
 def to_ns(value: float | int | str, zone: ZoneInfo) -> int:

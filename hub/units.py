@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from hub.errors import Rejected
 
-__all__ = ["CANONICAL_UNITS", "Conversion", "to_canonical"]
+__all__ = ["CANONICAL_UNITS", "Conversion", "conversion_of", "to_canonical"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,16 @@ class Conversion:
     unit: str
     scale: float = 1.0
     offset: float = 0.0
+
+    def apply(self, value: float, sent_in: str, multiplier: int = 0) -> float:
+        """``value * 10**multiplier``, sent in the unit ``sent_in``, in :attr:`unit`;
+        ``not_finite`` when the result is not a finite number."""
+        if multiplier:
+            value = value * 10.0**multiplier
+        canonical = value * self.scale + self.offset
+        if not math.isfinite(canonical):
+            raise Rejected("not_finite", f"value {value!r} {sent_in} is not a finite number")
+        return canonical
 
 
 # The conversion table. Keys are the unit strings devices really send (SenML, OCPP 1.6 and
@@ -78,12 +88,20 @@ def to_canonical(value: float, unit: str, multiplier: int = 0) -> tuple[float, s
     Raises :class:`Rejected` (``unknown_unit``, ``not_finite``) so an adapter never stores a
     number whose unit it does not understand.
     """
+    conversion = CANONICAL_UNITS.get(unit)  # not conversion_of: a call less per value
+    if conversion is None:
+        raise _unknown(unit)
+    return conversion.apply(value, unit, multiplier), conversion.unit
+
+
+def conversion_of(unit: str) -> Conversion:
+    """The conversion of ``unit`` (for an adapter that looks it up once and applies it to
+    many values); ``unknown_unit`` when the hub does not convert it."""
     conversion = CANONICAL_UNITS.get(unit)
     if conversion is None:
-        raise Rejected("unknown_unit", f"unit {unit!r} is not one the hub converts")
-    if multiplier:
-        value = value * 10.0**multiplier
-    canonical = value * conversion.scale + conversion.offset
-    if not math.isfinite(canonical):
-        raise Rejected("not_finite", f"value {value!r} {unit} is not a finite number")
-    return canonical, conversion.unit
+        raise _unknown(unit)
+    return conversion
+
+
+def _unknown(unit: str) -> Rejected:
+    return Rejected("unknown_unit", f"unit {unit!r} is not one the hub converts")

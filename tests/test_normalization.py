@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.errors import Rejected
 from hub.timestamps import FixedClock, TimePolicy, epoch_to_ns, iso_to_ns, to_ns
@@ -97,3 +100,30 @@ def test_policy_refuses_points_older_than_the_raw_retention() -> None:
     assert "CITYHUB_RETENTION__RAW_DAYS" in str(refused.value)
     # Raw points kept forever: any time since 2000 is accepted.
     assert TimePolicy(clock=FixedClock(now * S)).to_ns(now - 3000 * day)
+
+
+# Instants around Berlin's DST changes (a gap in March, a fold in October) and ordinary ones,
+# written every way devices write them: Z, an offset, naive local, 0 to 9 fraction digits.
+_NEAR = st.integers(-7200, 7200).map(lambda s: timedelta(seconds=s))
+_MOMENTS = (
+    st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1), timezones=st.just(UTC))
+    | _NEAR.map(lambda near: datetime(2024, 3, 31, 1, tzinfo=UTC) + near)
+    | _NEAR.map(lambda near: datetime(2024, 10, 27, 1, tzinfo=UTC) + near)
+)
+
+
+@given(moment=_MOMENTS, nanos=st.integers(0, 999), digits=st.integers(0, 9), form=st.integers(0, 2))
+def test_iso_times_are_the_instants_astimezone_reads(
+    moment: datetime, nanos: int, digits: int, form: int
+) -> None:
+    local = moment.astimezone(BERLIN)
+    text = (moment if form == 0 else local).strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{moment.microsecond:06d}{nanos:03d}"[:digits]
+    text += f".{fraction}" if digits else ""
+    text += ("Z", local.isoformat()[-6:], "")[form]
+    # the reference: datetime's own reading (to the microsecond), a naive time in Berlin
+    micros = text[:20] + fraction[:6] + text[20 + digits :] if digits else text
+    read = datetime.fromisoformat(micros)
+    utc = (read if read.tzinfo else read.replace(tzinfo=BERLIN)).astimezone(UTC)
+    expected = int(utc.replace(microsecond=0).timestamp()) * S + utc.microsecond * 1000
+    assert iso_to_ns(text, BERLIN) == expected + int(fraction[6:9].ljust(3, "0"))

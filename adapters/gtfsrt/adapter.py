@@ -27,6 +27,7 @@ is rejected as a whole, with the first entity's reason.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ from hub.devices import check_id
 from hub.errors import Rejected
 from hub.points import FieldValue, Point
 from hub.topics import TopicFilter
-from hub.units import to_canonical
+from hub.units import Conversion, conversion_of
 from hub.validation import validate_json, validate_python
 
 __all__ = ["MEASUREMENT", "VEHICLE_FIELDS", "GtfsRtAdapter", "VehicleField"]
@@ -54,6 +55,11 @@ class VehicleField:
     field: str  # canonical field name
     read: Callable[[VehiclePosition], float | int | str | None]
     unit: str | None = None  # GTFS-RT unit of a number; None: a count, an id or an enum name
+    conversion: Conversion | None = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # looked up once, not per value
+        conversion = None if self.unit is None else conversion_of(self.unit)
+        object.__setattr__(self, "conversion", conversion)
 
 
 VEHICLE_FIELDS: tuple[VehicleField, ...] = (
@@ -137,8 +143,8 @@ class GtfsRtAdapter:
                 continue
             if isinstance(value, str):
                 fields[spec.field] = value
-            elif spec.unit is not None:
-                fields[spec.field] = to_canonical(value, spec.unit)[0]
+            elif spec.conversion is not None:
+                fields[spec.field] = spec.conversion.apply(value, str(spec.unit))
             else:
                 fields[spec.field] = float(value)
         return Point(MEASUREMENT, tags, fields, self._env.time.to_ns(posix_s))

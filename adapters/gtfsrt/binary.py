@@ -50,19 +50,39 @@ def _to_dict(message: Message) -> dict[str, Any]:
     ``MessageToDict`` this keeps NaN a float (so it is refused as ``not_finite``)."""
     fields: dict[str, Any] = {}
     for field, value in message.ListFields():
-        if field.is_extension:
+        name, repeated, kind = _FIELD_KINDS.get(field) or _field_kind(field)
+        if kind is _EXTENSION:
             continue
-        if field.is_repeated:
-            fields[field.name] = [_to_value(field, item) for item in value]
+        if repeated:
+            fields[name] = [_to_value(field, kind, item) for item in value]
         else:
-            fields[field.name] = _to_value(field, value)
+            fields[name] = _to_value(field, kind, value)
     return fields
 
 
-def _to_value(field: FieldDescriptor, value: Any) -> Any:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
+def _to_value(field: FieldDescriptor, kind: str, value: Any) -> Any:
+    if kind is _MESSAGE:
         return _to_dict(value)
-    if field.type == FieldDescriptor.TYPE_STRING and isinstance(value, bytes):
+    if kind is _STRING and isinstance(value, bytes):
         # proto2 strings are not UTF-8-checked on parse; upb hands back the raw bytes
         raise Rejected("invalid_protobuf", f"{field.full_name} is not valid UTF-8")
     return value
+
+
+# What _to_dict needs of a field, read from its descriptor once (the descriptor's attributes
+# are looked up in C each time, several per field of every message): name, repeated, kind.
+_MESSAGE, _STRING, _EXTENSION, _SCALAR = "message", "string", "extension", "scalar"
+_FIELD_KINDS: dict[FieldDescriptor, tuple[str, bool, str]] = {}
+
+
+def _field_kind(field: FieldDescriptor) -> tuple[str, bool, str]:
+    if field.is_extension:
+        kind = _EXTENSION
+    elif field.type == FieldDescriptor.TYPE_MESSAGE:
+        kind = _MESSAGE
+    elif field.type == FieldDescriptor.TYPE_STRING:
+        kind = _STRING
+    else:
+        kind = _SCALAR
+    _FIELD_KINDS[field] = found = (field.name, field.is_repeated, kind)
+    return found

@@ -14,10 +14,11 @@ have no unit in OCPP 1.6 (Frequency, Power.Factor, RPM) or whose unit a charger 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from hub.errors import Rejected
-from hub.units import to_canonical
+from hub.units import Conversion, conversion_of
 
 __all__ = ["LOCATION_SUFFIX", "MEASURANDS", "PHASE_SUFFIX", "Measurand", "canonical_sample"]
 
@@ -89,12 +90,30 @@ def canonical_sample(
     unit: str | None,
     multiplier: int = 0,
 ) -> tuple[str, float]:
-    """The canonical field name and value of one sampled value (``unit_mismatch`` when the
-    wire unit is not one of the measurand's quantity, e.g. a power in ``Wh``)."""
+    """The canonical field name and value of one sampled value (``unknown_unit``;
+    ``not_finite``; ``unit_mismatch`` when the wire unit is not one of the measurand's
+    quantity, e.g. a power in ``Wh``)."""
+    field, conversion, sent_in, mismatch = _sample_rule(measurand_name, phase, location, unit)
+    converted = conversion.apply(value, sent_in, multiplier)
+    if mismatch is not None:  # after the value's own check, so that reasons keep their order
+        raise Rejected("unit_mismatch", mismatch)
+    return field, converted
+
+
+@functools.lru_cache(maxsize=1024)
+def _sample_rule(
+    measurand_name: str, phase: str | None, location: str, unit: str | None
+) -> tuple[str, Conversion, str, str | None]:
+    """What reading a sampled value of this kind takes, worked out once per combination (a
+    charger sends the same few kinds in every message): its field name, the conversion of its
+    unit, that unit, and why the unit does not fit the measurand (None: it fits). The models
+    bound measurand, phase and location to their enumerations and a unit to 20 characters;
+    the cache is bounded all the same, as 2.0.1 units are free text."""
     measurand = MEASURANDS[measurand_name]
-    converted, canonical_unit = to_canonical(value, unit or measurand.unit, multiplier)
-    if canonical_unit != measurand.unit:
-        raise Rejected(
-            "unit_mismatch", f"{measurand_name} in {unit!r} is not a {measurand.unit} quantity"
-        )
-    return measurand.field + PHASE_SUFFIX[phase] + LOCATION_SUFFIX[location], converted
+    sent_in = unit or measurand.unit
+    conversion = conversion_of(sent_in)
+    mismatch = None
+    if conversion.unit != measurand.unit:
+        mismatch = f"{measurand_name} in {unit!r} is not a {measurand.unit} quantity"
+    field = measurand.field + PHASE_SUFFIX[phase] + LOCATION_SUFFIX[location]
+    return field, conversion, sent_in, mismatch

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.errors import Rejected
@@ -26,6 +27,7 @@ __all__ = [
     "Action",
     "PointSet",
     "Station",
+    "merge_field",
 ]
 
 CHARGER_METER = "charger_meter"
@@ -79,16 +81,25 @@ class PointSet:
             self._points[key] = Point(measurement, tags, dict(fields), time_ns)
             return
         for name, value in fields.items():
-            known = point.fields.setdefault(name, value)
-            if not _same(known, value):
-                raise Rejected(
-                    "conflicting_values",
-                    f"{measurement}.{name} at {point.time.isoformat()} is both {known!r} "
-                    f"and {value!r}",
-                )
+            merge_field(point.fields, name, value, measurement, time_ns)
 
     def points(self) -> list[Point]:
         return list(self._points.values())
+
+
+def merge_field(
+    fields: dict[str, FieldValue], name: str, value: FieldValue, measurement: str, time_ns: int
+) -> None:
+    """Add ``name`` = ``value`` to the ``fields`` of ``measurement`` at ``time_ns``; the same
+    value again is no change, another one is ``conflicting_values``. Translators gather the
+    readings of one instant with it before adding them to the :class:`PointSet` in one go."""
+    known = fields.setdefault(name, value)
+    if known is not value and not _same(known, value):
+        moment = datetime.fromtimestamp(time_ns / 1e9, tz=UTC)
+        raise Rejected(
+            "conflicting_values",
+            f"{measurement}.{name} at {moment.isoformat()} is both {known!r} and {value!r}",
+        )
 
 
 def _same(left: FieldValue, right: FieldValue) -> bool:

@@ -39,6 +39,7 @@ from adapters.ocpp.translation import (
     Action,
     PointSet,
     Station,
+    merge_field,
 )
 from hub.errors import Rejected
 from hub.points import FieldValue
@@ -59,7 +60,7 @@ def add_meter_values(
 ) -> None:
     for meter_value in meter_values:
         time_ns = station.time.to_ns(meter_value.timestamp)
-        measured = False
+        fields: dict[str, FieldValue] = {}  # the meter value's readings: one point
         for sample in meter_value.sampled_value:
             if sample.format == "SignedData":
                 continue  # an opaque signed blob, not a number (see the module docstring)
@@ -74,10 +75,11 @@ def add_meter_values(
             except Rejected as error:  # this sample only: the others are read
                 out.refuse(f"sampled value {sample.measurand} {sample.phase or ''}".rstrip(), error)
                 continue
-            out.add(measurement, tags, time_ns, {name: value})
-            measured = True
-        if measured and transaction_id is not None:
-            out.add(measurement, tags, time_ns, {"transaction_id": transaction_id})
+            merge_field(fields, name, value, measurement, time_ns)
+        if fields:
+            if transaction_id is not None:
+                fields["transaction_id"] = transaction_id
+            out.add(measurement, tags, time_ns, fields)
 
 
 def meter_values(message: MeterValues16, station: Station, out: PointSet) -> None:

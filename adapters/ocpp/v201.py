@@ -33,6 +33,7 @@ from adapters.ocpp.translation import (
     Action,
     PointSet,
     Station,
+    merge_field,
 )
 from adapters.ocpp.v16 import heartbeat
 from hub.errors import Rejected
@@ -56,6 +57,7 @@ def add_meter_values(
     register: tuple[int, float] | None = None
     for meter_value in meter_values:
         time_ns = station.time.to_ns(meter_value.timestamp)
+        fields: dict[str, FieldValue] = {}  # the meter value's readings: one point
         for sample in meter_value.sampled_value:
             unit = sample.unit_of_measure
             try:
@@ -70,11 +72,13 @@ def add_meter_values(
             except Rejected as error:  # this sample only: the others are read
                 out.refuse(f"sampled value {sample.measurand} {sample.phase or ''}".rstrip(), error)
                 continue
-            out.add(measurement, tags, time_ns, {name: value})
+            merge_field(fields, name, value, measurement, time_ns)
             if name == _REGISTER and (register is None or time_ns >= register[0]):
                 register = (time_ns, value)
         if transaction_id is not None:
-            out.add(measurement, tags, time_ns, {"transaction_id": transaction_id})
+            fields["transaction_id"] = transaction_id
+        if fields:
+            out.add(measurement, tags, time_ns, fields)
     return None if register is None else register[1]
 
 

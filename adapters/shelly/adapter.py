@@ -18,6 +18,7 @@ non-metering model) the hub's clock is the time.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from hub.devices import check_id
 from hub.errors import Rejected
 from hub.points import FieldValue, Point
 from hub.topics import TopicFilter
-from hub.units import to_canonical
+from hub.units import Conversion, conversion_of
 from hub.validation import validate_json
 
 __all__ = ["MEASUREMENT", "NON_METERING", "SWITCH_FIELDS", "ShellyAdapter", "SwitchField"]
@@ -52,6 +53,10 @@ class SwitchField:
     field: str  # canonical field name, with its unit
     unit: str  # the unit Shelly sends it in
     read: Callable[[ShellySwitchStatus], float | None]
+    conversion: Conversion = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # looked up once, not per value
+        object.__setattr__(self, "conversion", conversion_of(self.unit))
 
 
 SWITCH_FIELDS: tuple[SwitchField, ...] = (
@@ -100,7 +105,7 @@ class ShellyAdapter:
         for spec in SWITCH_FIELDS:
             value = spec.read(status)
             if value is not None:
-                fields[spec.field] = to_canonical(value, spec.unit)[0]
+                fields[spec.field] = spec.conversion.apply(value, spec.unit)
         if not fields:
             raise Rejected("empty", f"switch:{channel} status holds no measurement")
         minute_ts = status.aenergy.minute_ts if status.aenergy else None

@@ -19,6 +19,7 @@ A single-channel device (numbers only) gives one point without a ``channel`` tag
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from hub.devices import check_id
 from hub.errors import Rejected
 from hub.points import FieldValue, Point
 from hub.topics import TopicFilter
-from hub.units import to_canonical
+from hub.units import Conversion, conversion_of
 from hub.validation import validate_json
 
 __all__ = ["ENERGY_KEYS", "MEASUREMENT", "EnergyKey", "TasmotaAdapter"]
@@ -42,6 +43,10 @@ class EnergyKey:
     field: str  # canonical field name, with its unit
     unit: str  # the unit Tasmota sends it in
     shared: bool = False  # one number on a multi-channel device holds for every channel
+    conversion: Conversion = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # looked up once, not per value
+        object.__setattr__(self, "conversion", conversion_of(self.unit))
 
 
 # TasmotaEnergy attribute (wire key in the comment) → canonical field.
@@ -106,10 +111,10 @@ def _split_channels(
         key = ENERGY_KEYS[name]
         if isinstance(reading, list):
             for fields, value in zip(channels, reading, strict=True):
-                fields[key.field] = to_canonical(value, key.unit)[0]
+                fields[key.field] = key.conversion.apply(value, key.unit)
         elif channels and key.shared:
             for fields in channels:
-                fields[key.field] = to_canonical(reading, key.unit)[0]
+                fields[key.field] = key.conversion.apply(reading, key.unit)
         else:
-            device[key.field] = to_canonical(reading, key.unit)[0]
+            device[key.field] = key.conversion.apply(reading, key.unit)
     return device, channels

@@ -28,6 +28,7 @@ from __future__ import annotations
 import enum
 import functools
 import logging
+import operator
 import queue
 import threading
 import time
@@ -48,6 +49,7 @@ __all__ = ["MAX_BACKOFF_S", "BatchLimits", "Inbound", "Pipeline", "SeriesGuard"]
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 2.0  # a retried write waits at most this long: resume within seconds
+_MEASUREMENT = operator.attrgetter("measurement")
 
 
 class _Stopped(enum.Enum):
@@ -87,8 +89,10 @@ class SeriesGuard:
         self._seen: dict[str, set[str]] = {}
 
     def admit(self, point: Point) -> None:
-        seen = self._seen.setdefault(point.measurement, set())
         key = point.series
+        seen = self._seen.get(point.measurement)
+        if seen is None:
+            seen = self._seen[point.measurement] = set()
         if key not in seen:
             if len(seen) >= self._limit:
                 raise Rejected(
@@ -240,6 +244,7 @@ class Pipeline:
         origins: list[int] = []  # index in batch of each point's message
         letters: list[DeadLetter] = []
         outcomes: Counter[tuple[str, str]] = Counter()
+        admit = self._guard.admit
         for index, message in enumerate(batch):
             adapter = self._router.route(message.topic)
             name = adapter.name if adapter else ""
@@ -256,7 +261,7 @@ class Pipeline:
                     )
                 parsed = adapter.parse(message.topic, message.payload)
                 for point in parsed:
-                    self._guard.admit(point)
+                    admit(point)
             except Rejected as rejected:
                 letters.append(_letter(message, name, rejected.reason, rejected.detail))
                 outcomes[name, "dead"] += 1
@@ -313,7 +318,7 @@ class Pipeline:
         metrics = self._metrics
         for (adapter, outcome), count in outcomes.items():
             metrics.messages.labels(adapter, outcome).inc(count)
-        for measurement, count in Counter(p.measurement for p in points).items():
+        for measurement, count in Counter(map(_MEASUREMENT, points)).items():
             metrics.points.labels(measurement).inc(count)
         for reason, count in Counter(letter.reason for letter in letters).items():
             metrics.dead_letters.labels(reason).inc(count)

@@ -146,6 +146,57 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Shape:
+    """How the points of one shape go into a table in a batch: refused (``conflict``), or
+    their tags' and fields' columns, in the order of the points' own keys."""
+
+    conflict: str | None
+    tag_columns: tuple[list[Any], ...] = ()
+    field_columns: tuple[list[Any], ...] = ()
+
+
+def _shape(
+    table: str,
+    tags: dict[str, str],
+    fields: dict[str, FieldValue],
+    kinds: dict[str, str],
+    added: dict[str, str],
+    values: dict[str, list[Any]],
+    size: int,
+) -> _Shape:
+    """Check a shape's names and value types against ``kinds``, adding the columns it brings
+    (to ``kinds`` and ``added``); when its points are accepted, the ``values`` columns (of
+    ``size`` rows) they fill."""
+    conflict = None
+    for name, value in fields.items():
+        kind = _SQL_TYPE.get(type(value), "DOUBLE")
+        known = kinds.get(name)
+        if known is None:
+            kinds[name] = added[name] = kind
+        elif known != kind and conflict is None:
+            conflict = (
+                f"field {name!r} is {_KIND.get(known, known)} in "
+                f"{table!r}, got {type(value).__name__}"
+            )
+    for name in tags:
+        known = kinds.get(name)
+        if known is None:
+            kinds[name] = added[name] = TAG
+        elif known != TAG and conflict is None:
+            conflict = "a tag key of this point is a field in this measurement"
+    if conflict:
+        return _Shape(conflict)
+
+    def column(name: str) -> list[Any]:
+        found = values.get(name)
+        if found is None:
+            found = values[name] = [None] * size
+        return found
+
+    return _Shape(None, tuple(map(column, tags)), tuple(map(column, fields)))
+
+
 def _series_groups(columns: dict[str, str], series_by: Sequence[str]) -> list[str]:
     """The expressions telling apart the series of a sum of means; a series tag the table
     lacks is "" for every point: it splits nothing."""
@@ -421,51 +472,34 @@ class DuckDBStore:
         *,
         merge: bool,
     ) -> list[RefusedPoint]:
-        # One pass over the points, with plain loops (this runs for every field of every
-        # point): each value is checked against its column's kind (a new column takes the kind
-        # of its first value in the batch, refused points included, as before any check) and
-        # an accepted point's values go straight into their Arrow columns.
-        sql_type = _SQL_TYPE.get
+        # Points of one shape (tag keys, field names, value types) fare alike against the
+        # table's columns, so each shape is checked once per batch: each value against its
+        # column's kind (a new column takes the kind of its first value in the batch, refused
+        # points included, as before any check). An accepted point's values then go straight
+        # into the Arrow columns its shape names (this runs for every field of every point).
         kinds = dict(columns)
         added: dict[str, str] = {}
         size = len(rows)
         values: dict[str, list[Any]] = {}  # only the columns the accepted points use
+        shapes: dict[tuple[tuple[Any, ...], ...], _Shape] = {}
         series_column: list[str] = []
         times: list[int] = []
         refused: list[RefusedPoint] = []
         for (series, time_ns), point in rows.items():
-            conflict = None
-            for name, value in point.fields.items():
-                kind = sql_type(type(value), "DOUBLE")
-                known = kinds.get(name)
-                if known is None:
-                    kinds[name] = added[name] = kind
-                elif known != kind and conflict is None:
-                    conflict = (
-                        f"field {name!r} is {_KIND.get(known, known)} in "
-                        f"{table!r}, got {type(value).__name__}"
-                    )
-            for key in point.tags:
-                known = kinds.get(key)
-                if known is None:
-                    kinds[key] = added[key] = TAG
-                elif known != TAG and conflict is None:
-                    conflict = "a tag key of this point is a field in this measurement"
-            if conflict:
-                refused.append(RefusedPoint(point, conflict))
+            tags, fields = point.tags, point.fields
+            key = (tuple(tags), tuple(fields), tuple(map(type, fields.values())))
+            shape = shapes.get(key)
+            if shape is None:
+                shape = shapes[key] = _shape(table, tags, fields, kinds, added, values, size)
+            if shape.conflict:
+                refused.append(RefusedPoint(point, shape.conflict))
                 continue
             row = len(times)
             times.append(time_ns)
             series_column.append(series)
-            for name, tag in point.tags.items():
-                column = values.get(name)
-                if column is None:
-                    column = values[name] = [None] * size
+            for column, tag in zip(shape.tag_columns, tags.values(), strict=True):
                 column[row] = tag
-            for name, value in point.fields.items():
-                column = values.get(name)
-                if column is None:
-                    column = values[name] = [None] * size
+            for column, value in zip(shape.field_columns, fields.values(), strict=True):
                 column[row] = value
         self._ensure_columns(con, table, columns, added)
         if times:
