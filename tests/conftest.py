@@ -163,10 +163,19 @@ class HubProcess:
 class Publisher:
     """A paho QoS 1 publisher that waits until the broker acknowledged everything."""
 
-    def __init__(self, port: int, client_id: str = "test-publisher") -> None:
+    def __init__(
+        self,
+        port: int,
+        client_id: str = "test-publisher",
+        *,
+        protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol
         )
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.connect("127.0.0.1", port)

@@ -19,16 +19,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from hub.broker import NatsServer
 from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
 from hub.plugins import load_adapters
 from hub.timestamps import TimePolicy
-from tests.conftest import HubProcess, wait_until, write_registry
+from tests.conftest import HubProcess, Publisher, wait_until, write_registry
 from tests.deploy.mqtt_clients import NOT_AUTHORIZED, Client, client_factory
 from tests.deploy.stack import NATS_CONF, NATS_ENTRYPOINT, require_binary, service_environment
 from tests.deploy.test_broker_acl import ALLOWED, REFUSED
@@ -125,24 +124,10 @@ def nats_hub(broker: NatsServer, passwords: dict[str, str], tmp_path: Path) -> H
     )
 
 
-def device(broker: NatsServer, passwords: dict[str, str]) -> mqtt.Client:
+def device(broker: NatsServer, passwords: dict[str, str]) -> Publisher:
     """A device publishing as the stack's simulators do (MQTT 3.1.1, user simulator)."""
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id="device", protocol=MQTTProtocolVersion.MQTTv311
-    )
-    client.username_pw_set("simulator", passwords["MQTT_SIMULATOR_PASSWORD"])
-    client.max_inflight_messages_set(500)
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    return client
-
-
-def publish(client: mqtt.Client, readings: int) -> None:
-    """Readings 0 .. ``readings`` - 1 with QoS 1, each acknowledged by the broker."""
-    infos = [client.publish(*reading(i), qos=1) for i in range(readings)]
-    for info in infos:
-        info.wait_for_publish(30)
-    assert all(info.is_published() for info in infos)
+    login = ("simulator", passwords["MQTT_SIMULATOR_PASSWORD"])
+    return Publisher(broker.port, "device", protocol=V311, login=login)
 
 
 def stream_messages(broker: NatsServer) -> int:
@@ -164,7 +149,7 @@ def test_a_crash_loses_nothing_the_broker_acknowledged(
     hub.stop()  # its session and subscriptions stay in the broker
     publisher = device(nats_broker, passwords)
     try:
-        publish(publisher, 2000)
+        publisher.publish_all([reading(i) for i in range(2000)])
         assert stream_messages(nats_broker) == 2000  # queued for the hub, on disk
         assert nats_broker.process is not None
         nats_broker.process.send_signal(signal.SIGKILL)
@@ -175,7 +160,7 @@ def test_a_crash_loses_nothing_the_broker_acknowledged(
         wait_until(lambda: stream_messages(nats_broker) == 0, message="not acknowledged")
         assert "session present: True" in hub.log()
     finally:
-        publisher.loop_stop()
+        publisher.close()
         hub.stop()
 
 
@@ -199,14 +184,14 @@ def test_what_a_killed_hub_received_but_never_acknowledged_comes_back(
     try:
         assert hub.process is not None
         os.kill(hub.process.pid, signal.SIGSTOP)
-        publish(publisher, 1000)
+        publisher.publish_all([reading(i) for i in range(1000)])
         wait_until(lambda: delivered_unacknowledged(nats_broker) > 0, message="not delivered")
         hub.kill()
         hub.start()
         wait_until(lambda: count(hub) == 1000, timeout_s=60, message="messages lost")
         assert delivered_unacknowledged(nats_broker) == 0
     finally:
-        publisher.loop_stop()
+        publisher.close()
         hub.stop()
 
 
