@@ -36,7 +36,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -81,6 +81,7 @@ _NAME_CHECKS_MAX = 10_000  # distinct (measurement, tag keys, field keys) combin
 # redeliveries come in runs (a restarted hub gets its unacknowledged window back), and an
 # append that fails costs its batch a second transaction. Appends are about twice as cheap.
 _MERGE_BATCHES = 100
+_T = TypeVar("_T")
 TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
 # A counter's step: the difference to the previous reading, or after a reset (a fall below
 # RESET_BELOW of it) the reading itself, counted from zero; the first reading counts nothing.
@@ -230,6 +231,8 @@ class DuckDBStore:
         self._name_checks: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str | None] = {}
         self._local = threading.local()
         self._columns: dict[str, dict[str, str]] = self._load_schema()
+        self._schema_seq = 0  # odd while a commit that changes ``_columns`` is under way
+        self._schema_lock = threading.Lock()  # taken by such commits, and by reads they starve
         self._latest = LatestIndex()
         self._rollups = rollups or RollupPlan({})
         self._covered: dict[str, int] = self._load_coverage()
@@ -330,7 +333,12 @@ class DuckDBStore:
                 con.close()
         self._generation += 1
         self._con = self._connect()
-        self._columns = self._load_schema()
+        with self._schema_lock:
+            self._schema_seq += 1
+            try:
+                self._columns = self._load_schema()
+            finally:
+                self._schema_seq += 1
         self._latest = LatestIndex()
         self._broken = None
         log.warning("DuckDB file %s reopened", self._path)
@@ -344,6 +352,41 @@ class DuckDBStore:
             con.execute("SELECT 1").fetchone()
         except Exception as probe:
             self._broken = f"{error} (then: {probe})"
+
+    def _commit(self, con: duckdb.DuckDBPyConnection, schema: dict[str, dict[str, str]]) -> None:
+        """Commit, and publish the schema the transaction leaves (tables and columns it
+        added) to readers together with its rows: a read that overlaps the commit of a schema
+        change is read again (:meth:`_consistent`), else it could list the columns from before
+        and the rows from after (a session's end without its new ``stop_reason`` field). Caller
+        holds the write lock."""
+        if schema == self._columns:
+            con.execute("COMMIT")
+            return
+        with self._schema_lock:
+            self._schema_seq += 1
+            try:
+                con.execute("COMMIT")
+                self._columns = schema
+            finally:
+                self._schema_seq += 1
+
+    def _consistent(self, read: Callable[[], _T]) -> _T:
+        """``read()`` against one published schema (see :meth:`_commit`): read again if a
+        schema change was committed meanwhile, then, if one was again, with schema changes held
+        off (and rollups read only when current without a flush, which would need the write
+        lock that a held-off writer holds: else raw points answer)."""
+        for _ in range(2):
+            seq = self._schema_seq
+            if not seq % 2:
+                result = read()
+                if self._schema_seq == seq:
+                    return result
+        with self._schema_lock:
+            self._local.no_flush = True
+            try:
+                return read()
+            finally:
+                self._local.no_flush = False
 
     @staticmethod
     def _ensure_columns(
@@ -401,7 +444,7 @@ class DuckDBStore:
             try:
                 while True:
                     try:
-                        schema, rejected = self._transaction(con, by_table)
+                        rejected = self._transaction(con, by_table)
                         break
                     except _KeyStored as stored:
                         # A key of this batch is stored already (a redelivery, or fields of
@@ -419,7 +462,6 @@ class DuckDBStore:
             except Exception as error:  # duckdb.Error, or an OSError of a failing disk
                 self._recover(con, error)
                 raise StoreUnavailable(f"DuckDB write failed: {error}") from error
-            self._columns = schema
             # Rollups are brought up to date at most every rollup_flush_s while data flows
             # (and before any query reads them): one pass for many batches costs the ingest
             # far less than one per batch.
@@ -429,9 +471,9 @@ class DuckDBStore:
 
     def _transaction(
         self, con: duckdb.DuckDBPyConnection, by_table: dict[str, dict[tuple[str, int], Point]]
-    ) -> tuple[dict[str, dict[str, str]], list[RefusedPoint]]:
-        """Write every table's rows in one transaction: the schema it leaves (published to
-        readers only once committed) and the points refused. A table that saw a stored key
+    ) -> list[RefusedPoint]:
+        """Write every table's rows in one transaction (its schema changes published with
+        its commit); returns the points refused. A table that saw a stored key
         lately is merged into (upsert); the others are appended, and an append that meets a
         stored key raises :class:`_KeyStored` with the transaction still to roll back."""
         schema = {table: dict(columns) for table, columns in self._columns.items()}
@@ -457,11 +499,11 @@ class DuckDBStore:
                 self._mark_status_pending(marks, rows)
                 self._pending.add(STATUS_MEASUREMENT)
         marks.record(con)
-        con.execute("COMMIT")
+        self._commit(con, schema)
         for table in by_table:  # a committed batch counts against the merging ones' budget
             if merging.get(table, 0) > 0:
                 merging[table] -= 1
-        return schema, refused
+        return refused
 
     def _write_table(
         self,
@@ -552,12 +594,11 @@ class DuckDBStore:
                 con.execute(
                     "DELETE FROM cityhub_meta.rollup_pending WHERE measurement = ?", [table]
                 )
-                con.execute("COMMIT")
+                self._commit(con, schema)
             except Exception as error:  # duckdb.Error, or an OSError of a failing disk
                 self._recover(con, error)
                 log.warning("rollups of %s not brought up to date: %s", table, error)
                 return False
-            self._columns = schema
             self._pending.discard(table)
         self._flushed_at = time.monotonic()
         return True
@@ -570,6 +611,8 @@ class DuckDBStore:
             table = STATUS_MEASUREMENT  # both sources feed the status rollups
         if table not in self._pending:
             return True
+        if getattr(self._local, "no_flush", False):  # see _consistent
+            return False
         with self._write_lock:
             return table not in self._pending or self._flush_rollups()
 
@@ -630,11 +673,10 @@ class DuckDBStore:
                     [low_ns, high_ns],
                 )
                 self._compose(con, schema, measurement, rollups)
-                con.execute("COMMIT")
+                self._commit(con, schema)
             except Exception as error:
                 self._recover(con, error)
                 raise StoreUnavailable(f"DuckDB rollup rebuild failed: {error}") from error
-            self._columns = schema
 
     # -- status rollups (hub.rollups.status) ----------------------------------------------
 
@@ -713,15 +755,13 @@ class DuckDBStore:
                 for rollup in self._rollups.status:
                     columns = schema.setdefault(rollup.name, {})
                     self._ensure_columns(con, rollup.name, columns, wanted)
-                con.execute("COMMIT")
-                self._columns = {name: dict(columns) for name, columns in schema.items()}
+                self._commit(con, {name: dict(columns) for name, columns in schema.items()})
             con.execute("BEGIN")
             work(self._points, write)
-            con.execute("COMMIT")
+            self._commit(con, schema)
         except Exception as error:  # duckdb.Error, or an OSError of a failing disk
             self._recover(con, error)
             raise StoreUnavailable(f"DuckDB status rollups failed: {error}") from error
-        self._columns = schema
         self._latest.forget(rollup.name for rollup in self._rollups.status)
 
     def _ensure_rollup_tables(
@@ -893,10 +933,10 @@ class DuckDBStore:
                 and self._rollups_current(query.measurement)
                 and not rollup_for(query, self._rollups, self._covered)
             ):
-                cut = self._aggregate_cut(query)
+                cut = self._consistent(lambda: self._aggregate_cut(query))
                 if cut is not None:
                     return cut
-            return self._aggregate(query)
+            return self._consistent(lambda: self._aggregate(query))
 
     def _aggregate(self, query: AggregateQuery) -> list[SeriesResult]:
         columns = self._columns.get(query.measurement)
@@ -993,17 +1033,19 @@ class DuckDBStore:
     def sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
         with self._reading():
             if not self._rollups.of(query.measurement):
-                return self._sum_of_means(query)
+                return self._consistent(lambda: self._sum_of_means(query))
             # The windows the range cuts (at most its first and last) from raw points, the
             # whole windows between them from a rollup when one answers them: each window is
             # read whole from one source, so nothing is merged.
-            return [
-                bucket
-                for low, high in whole_windows(query.start_ns, query.end_ns, query.every_ns)
-                for bucket in self._sum_of_means(
-                    dataclasses.replace(query, start_ns=low, end_ns=high)
-                )
-            ]
+            return self._consistent(
+                lambda: [
+                    bucket
+                    for low, high in whole_windows(query.start_ns, query.end_ns, query.every_ns)
+                    for bucket in self._sum_of_means(
+                        dataclasses.replace(query, start_ns=low, end_ns=high)
+                    )
+                ]
+            )
 
     def _sum_of_means(self, query: SumOfMeansQuery) -> list[Bucket]:
         columns = self._columns.get(query.measurement)
@@ -1322,7 +1364,7 @@ class DuckDBStore:
         with self._reading():
             if query.measurement in self._rollup_sources:
                 self._rollups_current(query.measurement)
-            return self._points(query)
+            return self._consistent(lambda: self._points(query))
 
     def _points(self, query: PointsQuery) -> list[PointRow]:
         columns = self._columns.get(query.measurement)
@@ -1362,7 +1404,7 @@ class DuckDBStore:
         for table in list(self._pending):  # the rollups it lists hold every committed point
             self._rollups_current(table)
         with self._reading():
-            return self._catalog()
+            return self._consistent(self._catalog)
 
     def _catalog(self) -> Catalog:
         cursor = self._cursor()

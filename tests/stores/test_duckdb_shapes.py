@@ -5,11 +5,13 @@ value in the batch even when that value's point is refused."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
 
 from hub.points import FieldValue, Point
+from hub.query import PointsQuery
 from hub.stores.duckdb import DuckDBStore
 
 S = 1_000_000_000
@@ -57,3 +59,36 @@ def test_points_of_a_shape_fare_alike_and_keep_their_own_values(tmp_path: Path) 
         ("m2", 1, 3.0, None),
         ("m1", 5, 4.0, False),
     ]
+
+
+def test_a_read_racing_the_commit_of_a_new_field_returns_the_field(tmp_path: Path) -> None:
+    """A read that overlaps the commit of a batch adding a column either misses the batch or
+    sees it whole: never its row without the new field (CI once saw a charging session's end
+    through the API with its first-ever ``stop_reason`` missing)."""
+    store = DuckDBStore(tmp_path / "race.duckdb")
+    store.write([reading(0, event="started")])
+    batches = 150
+    done = threading.Event()
+    torn: list[tuple[int, dict[str, FieldValue]]] = []
+    reads = 0
+
+    def read() -> None:
+        nonlocal reads
+        while not done.is_set():
+            query = PointsQuery("meter", T0, T0 + (batches + 1) * S, limit=1_000)
+            for row in store.points(query):
+                second = (row.time_ns - T0) // S
+                if second and f"f{second}" not in row.fields:
+                    torn.append((second, row.fields))
+            reads += 1
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for second in range(1, batches + 1):  # each batch one row with a field never seen
+            store.write([reading(second, event="x", **{f"f{second}": float(second)})])
+    finally:
+        done.set()
+        reader.join()
+    assert reads > batches / 10, reads  # the reads did overlap the writes
+    assert torn == []
