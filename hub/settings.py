@@ -221,8 +221,9 @@ class RollupSettings(BaseModel):
     are whole intervals read them; everything else reads raw points."""
 
     enabled: bool = True
-    # DuckDB: how often the intervals written since are rolled up while data flows (a query
-    # reading rollups rolls them up first, so this trades ingest cost, not freshness).
+    # DuckDB: how often the intervals written since are rolled up while data flows, beside the
+    # ingest (a query reading rollups rolls them up first, so this trades CPU, not freshness);
+    # 0 rolls up after every batch, inside the write.
     flush_s: float = Field(5.0, ge=0)
     intervals: dict[str, list[str]] = Field(
         default_factory=lambda: {

@@ -18,6 +18,10 @@ Retention deletes old points in small transactions (:meth:`DuckDBStore.delete_be
 most ``limit`` rows each) under the same write lock as a batch, so a batch waits for one
 small delete at most, never for a whole sweep (:mod:`hub.stores.duckdb_retention`).
 
+Rollups (:mod:`hub.stores.duckdb_rollups`) are brought up to date by a thread of the store's
+every ``rollup_flush_s``, and by any query that would read a pending one, each measurement in
+a transaction that runs beside the ingest's rather than under its write lock.
+
 A failing disk must not break the store for good: a write that fails (full disk, failed
 checkpoint) is rolled back where DuckDB still can (a ROLLBACK that fails in turn is ignored,
 the transaction is gone either way) and reported as :class:`StoreUnavailable`; a database
@@ -246,8 +250,19 @@ class DuckDBStore:
             ).fetchall()
             if self._rollups.of(name) or (name == STATUS_MEASUREMENT and self._rollups.status)
         }
+        # Batches committed per measurement with rollups: a flush that took its snapshot
+        # before one of them leaves the measurement pending.
+        self._dirty: dict[str, int] = defaultdict(int)
+        self._flush_lock = threading.Lock()  # one flush at a time; taken before the write lock
         # Tables that met a stored key lately, with the batches they are still merged into.
         self._merging: dict[str, int] = {}
+        self._closing = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if rollup_flush_s > 0 and (self._rollups.by_measurement or self._rollups.status):
+            self._flusher = threading.Thread(
+                target=self._flush_in_background, name="duckdb-rollups", daemon=True
+            )
+            self._flusher.start()
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -462,11 +477,8 @@ class DuckDBStore:
             except Exception as error:  # duckdb.Error, or an OSError of a failing disk
                 self._recover(con, error)
                 raise StoreUnavailable(f"DuckDB write failed: {error}") from error
-            # Rollups are brought up to date at most every rollup_flush_s while data flows
-            # (and before any query reads them): one pass for many batches costs the ingest
-            # far less than one per batch.
-            if self._pending and time.monotonic() - self._flushed_at >= self._rollup_flush_s:
-                self._flush_rollups()
+        if self._pending and self._flusher is None:  # rollup_flush_s 0: after every batch
+            self._flush_rollups()
         return refused
 
     def _transaction(
@@ -494,6 +506,7 @@ class DuckDBStore:
                 self._mark_pending(marks, table, rows)
                 # flagged before the commit: a query never reads rollups that lack
                 # a committed batch (a failed commit only costs an empty flush)
+                self._dirty[table] += 1
                 self._pending.add(table)
             if self._rollups.status and table in status_rollups.SOURCES:
                 self._mark_status_pending(marks, rows)
@@ -563,44 +576,78 @@ class DuckDBStore:
                 earliest[key] = time_ns
         marks.add(table, earliest)
 
+    def _flush_in_background(self) -> None:
+        """Bring the rollups up to date every ``rollup_flush_s`` while data flows, beside the
+        ingest rather than in it: a flush of the default rollups costs hundreds of
+        milliseconds, which inside a write held the write lock (and the live latency) that
+        long. Queries flush first when what they read is pending."""
+        while not self._closing.wait(self._rollup_flush_s):
+            if self._pending:
+                try:
+                    self._flush_rollups()
+                except Exception:  # the next round retries
+                    log.exception("rollups not brought up to date")
+
     def _flush_rollups(self) -> bool:
-        """Bring every rollup up to date with the raw points written since the last flush,
-        one transaction per measurement; ``False`` when that failed (the pending intervals
-        stay recorded, and queries read raw points until a flush succeeds). Caller holds the
-        write lock."""
+        """Bring every rollup up to date with the raw points committed so far, one
+        transaction per measurement; ``False`` when that failed (the pending intervals stay
+        recorded, and queries read raw points until a flush succeeds). Caller holds neither
+        lock."""
+        with self._flush_lock:
+            return self._flush_pending()
+
+    def _flush_pending(self) -> bool:
+        """:meth:`_flush_rollups` for a caller holding the flush lock."""
         for table in sorted(self._pending):
             if table == STATUS_MEASUREMENT:
-                if not self._flush_status():
-                    return False
-                continue
-            rollups = self._rollups.of(table)
-            con = self._cursor()
-            schema = {name: dict(columns) for name, columns in self._columns.items()}
-            try:
+                with self._write_lock:
+                    if not self._flush_status():
+                        return False
+            elif not self._flush_table(table):
+                return False
+        self._flushed_at = time.monotonic()
+        return True
+
+    def _flush_table(self, table: str) -> bool:
+        """Recompute the pending intervals of ``table``'s rollups in one transaction that
+        runs beside the ingest's: its rollup tables made, and its snapshot taken, under the
+        write lock (so that it holds exactly the batches counted in ``_dirty`` so far), the
+        rest without it. Only the flush writes rollup tables, and it deletes only the pending
+        marks its snapshot holds, so the two transactions never meet. Caller holds the flush
+        lock."""
+        rollups = self._rollups.of(table)
+        con = self._cursor()
+        try:
+            with self._write_lock:
+                if self._broken is not None:
+                    return False  # the next write reopens the file
+                schema = {name: dict(columns) for name, columns in self._columns.items()}
                 con.execute("BEGIN")
                 self._ensure_rollup_tables(con, schema, table, rollups)
-                con.execute(
+                self._commit(con, schema)
+                seen = self._dirty[table]
+                con.execute("BEGIN")
+                con.execute(  # the transaction's first read of the file: its snapshot
                     "CREATE OR REPLACE TEMP TABLE touched_new AS SELECT series, bucket, "
                     "min(min_ns) AS min_ns FROM cityhub_meta.rollup_pending "
                     "WHERE measurement = ? GROUP BY series, bucket",
                     [table],
                 )
-                low, high = con.execute(
-                    "SELECT min(bucket), max(bucket) FROM touched_new"
-                ).fetchone() or (None, None)
-                if low is not None:
-                    con.execute(duckdb_rollups.touched_sql(rollups[0]), [low, high])
-                    self._compose(con, schema, table, rollups)
-                con.execute(
-                    "DELETE FROM cityhub_meta.rollup_pending WHERE measurement = ?", [table]
-                )
-                self._commit(con, schema)
-            except Exception as error:  # duckdb.Error, or an OSError of a failing disk
-                self._recover(con, error)
-                log.warning("rollups of %s not brought up to date: %s", table, error)
-                return False
-            self._pending.discard(table)
-        self._flushed_at = time.monotonic()
+            low, high = con.execute(
+                "SELECT min(bucket), max(bucket) FROM touched_new"
+            ).fetchone() or (None, None)
+            if low is not None:
+                con.execute(duckdb_rollups.touched_sql(rollups[0]), [low, high])
+                self._compose(con, schema, table, rollups)
+            con.execute("DELETE FROM cityhub_meta.rollup_pending WHERE measurement = ?", [table])
+            con.execute("COMMIT")
+        except Exception as error:  # duckdb.Error, or an OSError of a failing disk
+            self._recover(con, error)
+            log.warning("rollups of %s not brought up to date: %s", table, error)
+            return False
+        self._pending.discard(table)
+        if self._dirty[table] != seen:  # a batch committed after the snapshot: still pending
+            self._pending.add(table)
         return True
 
     def _rollups_current(self, table: str) -> bool:
@@ -613,8 +660,8 @@ class DuckDBStore:
             return True
         if getattr(self._local, "no_flush", False):  # see _consistent
             return False
-        with self._write_lock:
-            return table not in self._pending or self._flush_rollups()
+        with self._flush_lock:
+            return table not in self._pending or self._flush_pending()
 
     def rebuild_rollups(
         self, since_ns: int, progress: Callable[[str, int, int], None] | None = None
@@ -623,9 +670,8 @@ class DuckDBStore:
         down to the coarsest interval), one coarsest interval per transaction, then record
         that the rollups cover everything from there. ``progress(measurement, done, total)``
         is called after each interval. Returns the new coverage."""
-        with self._write_lock:
-            if self._pending and not self._flush_rollups():
-                raise StoreUnavailable("DuckDB: pending rollups could not be brought up to date")
+        if self._pending and not self._flush_rollups():
+            raise StoreUnavailable("DuckDB: pending rollups could not be brought up to date")
         plans = dict(self._rollups.by_measurement)
         if self._rollups.status:
             plans[STATUS_MEASUREMENT] = self._rollups.status
@@ -658,7 +704,7 @@ class DuckDBStore:
         self, measurement: str, rollups: Sequence[Rollup], low_ns: int, high_ns: int
     ) -> None:
         interval = rollups[0].interval_ns
-        with self._write_lock:
+        with self._flush_lock, self._write_lock:  # no flush writes the rollups meanwhile
             con = self._cursor()
             schema = {table: dict(columns) for table, columns in self._columns.items()}
             try:
@@ -723,7 +769,7 @@ class DuckDBStore:
 
     def _rebuild_status_chunk(self, low_ns: int, high_ns: int) -> None:
         rollups = self._rollups.status
-        with self._write_lock:
+        with self._flush_lock, self._write_lock:
             self._in_status_transaction(
                 lambda read, write: status_rollups.rebuild(read, write, rollups, low_ns, high_ns)
             )
@@ -868,33 +914,48 @@ class DuckDBStore:
         intervals of its coarsest rollup are deleted (``before_ns`` rounded down to one)."""
         if measurement not in self._columns:
             return 0
-        table = _quote(measurement)
         rollups = self._rollups.of(measurement)
         if self._rollups.status and measurement in status_rollups.SOURCES:
             rollups = self._rollups.status
         if rollups:
             before_ns -= before_ns % rollups[-1].interval_ns
-        with self._write_lock:
-            if self._broken is not None:
-                self._reopen()
-            source = rollups[0].measurement if rollups else measurement
-            if source in self._pending and not self._flush_rollups():
-                raise StoreUnavailable(f"{measurement}: its pending rollups failed; none deleted")
-            con = self._cursor()
-            try:
-                con.execute("BEGIN")
-                row = con.execute(
-                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "
-                    f"WHERE time < make_timestamp_ns(?) LIMIT {int(limit)})",
-                    [before_ns],
-                ).fetchone()
-                con.execute("COMMIT")
-            except Exception as error:  # duckdb.Error, or an OSError of a failing disk
-                self._recover(con, error)
-                raise StoreUnavailable(f"DuckDB delete failed: {error}") from error
-            deleted = int(row[0]) if row else 0
-            if deleted < limit:  # none older is left: neither may the latest values show one
-                self._latest.drop_before(measurement, before_ns)
+        source = rollups[0].measurement if rollups else measurement
+        with self._flush_lock:  # no flush reads the raw points while they go
+            for _ in range(3):
+                if source in self._pending and not self._flush_pending():
+                    raise StoreUnavailable(f"{measurement}: its pending rollups failed")
+                with self._write_lock:
+                    if self._broken is not None:
+                        self._reopen()
+                    con = self._cursor()
+                    # a batch since the flush may have brought a point older than the cut
+                    if source in self._pending and con.execute(
+                        "SELECT count(*) FROM cityhub_meta.rollup_pending "
+                        "WHERE measurement = ? AND bucket < ?",
+                        [source, before_ns],
+                    ).fetchone() != (0,):
+                        continue
+                    return self._delete(con, measurement, before_ns, limit)
+        raise StoreUnavailable(f"{measurement}: points older than the cut keep arriving")
+
+    def _delete(
+        self, con: duckdb.DuckDBPyConnection, measurement: str, before_ns: int, limit: int
+    ) -> int:
+        table = _quote(measurement)
+        try:
+            con.execute("BEGIN")
+            row = con.execute(
+                f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "
+                f"WHERE time < make_timestamp_ns(?) LIMIT {int(limit)})",
+                [before_ns],
+            ).fetchone()
+            con.execute("COMMIT")
+        except Exception as error:  # duckdb.Error, or an OSError of a failing disk
+            self._recover(con, error)
+            raise StoreUnavailable(f"DuckDB delete failed: {error}") from error
+        deleted = int(row[0]) if row else 0
+        if deleted < limit:  # none older is left: neither may the latest values show one
+            self._latest.drop_before(measurement, before_ns)
         return deleted
 
     # -- queries --------------------------------------------------------------------------
@@ -1453,6 +1514,9 @@ class DuckDBStore:
             raise StoreUnavailable(f"DuckDB file {self._path} is not usable: {error}") from error
 
     def close(self) -> None:
+        self._closing.set()
+        if self._flusher is not None:
+            self._flusher.join()
         with self._write_lock:
             with self._cursors_lock:
                 cursors, self._cursors = self._cursors, []

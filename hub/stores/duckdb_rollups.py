@@ -2,10 +2,11 @@
 
 **Maintenance.** Each write records, in its own transaction, the (series, finest interval)
 pairs it touched and each pair's earliest new point (``cityhub_meta.rollup_pending``), so a
-crash never loses track of them. The store rolls them up in a transaction of its own at most
-every ``rollup_flush_s`` while data flows (one pass for many batches costs the ingest far less
-than one per batch) and always before a query reads the rollups, so a query never sees rollups
-that lack a committed point. For each rollup of the measurement, finest first:
+crash never loses track of them. A thread of the store rolls them up every ``rollup_flush_s``
+while data flows (one pass for many batches costs far less than one per batch), in a
+transaction of its own beside the ingest's, and a query that would read pending rollups rolls
+them up first, so a query never sees rollups that lack a committed point. For each rollup of
+the measurement, finest first:
 
 1. the pending (series, interval) pairs, each with its earliest new point;
 2. per pair, whether the new points only *append* (its earliest point is after the interval's

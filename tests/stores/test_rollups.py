@@ -7,6 +7,9 @@ exact in binary, so sums do not depend on the order of additions and answers com
 from __future__ import annotations
 
 import itertools
+import random
+import threading
+import time
 from collections.abc import Iterator
 
 import duckdb
@@ -463,4 +466,61 @@ def test_duckdb_answers_a_range_cut_at_rollup_boundaries_in_one_statement(
     assert '"old_1h"' in sql_run[0]  # (and raw points, for the ragged edges)
     assert answer == raw.aggregate(query)
     store.close()
+    raw.close()
+
+
+def test_duckdb_rolls_up_beside_a_stream_of_batches(tmp_path) -> None:
+    """The rollups are brought up to date by the store's own thread, beside the ingest, while
+    batches keep landing: late points, redeliveries and a field first seen mid-stream, with
+    queries reading rollups meanwhile. Once the stream stops they catch up by themselves, and
+    every answer is the raw one."""
+    rng = random.Random(18)
+    plan = RollupPlan.from_labels({"m": LABELS})
+    rolled = DuckDBStore(tmp_path / "rolled.duckdb", rollups=plan, rollup_flush_s=0.002)
+    raw = DuckDBStore(tmp_path / "raw.duckdb")
+    counters = {"d0": 1000, "d1": 1000}
+    points = []
+    for second in sorted(rng.sample(range(0, 2 * 86_400), 3_000)):
+        device = rng.choice(["d0", "d1"])
+        counters[device] += rng.choice([0, 25, 400, -counters[device]])  # rises and resets
+        fields = {"e": float(counters[device]), "p": rng.randrange(4000) / 4}
+        if second > 86_400:
+            fields["q"] = float(second % 7)  # a column the table gets mid-stream
+        points.append(Point("m", {"device": device}, fields, T0 + second * S))
+    batches = [points[i : i + 50] for i in range(0, len(points), 50)]
+    batches += rng.sample(batches, 8)  # redeliveries, late by then
+    for _ in range(10):  # and late points in the middle of others
+        a, b = rng.sample(range(len(batches)), 2)
+        batches[a], batches[b] = batches[b], batches[a]
+    queries = [
+        AggregateQuery("m", field, function, T0, T0 + 2 * D, every_ns=every, group_by=group)  # type: ignore[arg-type]
+        for field, function in (("e", "increase"), ("p", "mean"), ("q", "max"), ("e", "count"))
+        for every in (H, D)
+        for group in ((), ("device",))
+    ]
+    failures: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            for batch in batches:
+                assert rolled.write(batch) == []
+        except BaseException as error:  # reported by the test's thread
+            failures.append(error)
+
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    while writer.is_alive():  # queries meanwhile: each flushes what it reads first
+        rolled.aggregate(rng.choice(queries))
+    writer.join()
+    assert failures == []
+    deadline = time.monotonic() + 10
+    while rolled._pending and time.monotonic() < deadline:  # caught up without a query
+        time.sleep(0.01)
+    assert not rolled._pending
+    for batch in batches:
+        raw.write(batch)
+    for query in queries:
+        assert rollup_for(query, plan, rolled.rollup_coverage) is not None
+        assert rolled.aggregate(query) == raw.aggregate(query), query
+    rolled.close()
     raw.close()
