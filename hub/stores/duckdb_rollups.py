@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from hub.query import RESET_BELOW, AggregateQuery
 from hub.rollups.path import PATH_FIELDS, has_path
 from hub.rollups.plan import LAST_OFFSET, STATS, Rollup, rollup_field
-from hub.stores import duckdb_path
+from hub.stores import duckdb_path, duckdb_steps
 
 __all__ = [
     "aggregate_sql",
@@ -74,14 +74,17 @@ def _element_of_row(alias: str, field: str) -> str:
     return (
         f"{values}, epoch_ns({alias}.time) + {alias}.{c['first_offset_ns']}::BIGINT "
         f"AS {_q(field + '_first_t')}, epoch_ns({alias}.time) + "
-        f"{alias}.{c['last_offset_ns']}::BIGINT AS {_q(field + '_last_t')}"
+        f"{alias}.{c['last_offset_ns']}::BIGINT AS {_q(field + '_last_t')}, "
+        f"{duckdb_steps.prev_element(alias, field)}"
     )
 
 
 def rollup_columns(fields: Sequence[str]) -> list[str]:
-    """The rollup's field columns for the numeric raw ``fields`` (all ``DOUBLE``)."""
+    """The rollup's field columns for the numeric raw ``fields`` (all ``DOUBLE``): the
+    statistics, the stored steps (:mod:`hub.stores.duckdb_steps`) and the path."""
     path = PATH_FIELDS if has_path(fields) else ()
-    return [LAST_OFFSET, *(rollup_field(f, stat) for f in fields for stat in STATS), *path]
+    stats = (rollup_field(f, stat) for f in fields for stat in STATS)
+    return [LAST_OFFSET, *stats, *duckdb_steps.step_columns(fields), *path]
 
 
 def touched_sql(rollup: Rollup) -> str:
@@ -124,7 +127,8 @@ def compose_sql(
                 f"{_q(f)} AS {c['min']}, {_q(f)} AS {c['max']}, {_q(f)} AS {c['first']}, "
                 f"{_q(f)} AS {c['last']}, {present} 0.0 END AS {c['increase_within']}, "
                 f"{present} epoch_ns(s.time) END AS {_q(f + '_first_t')}, "
-                f"{present} epoch_ns(s.time) END AS {_q(f + '_last_t')}"
+                f"{present} epoch_ns(s.time) END AS {_q(f + '_last_t')}, "
+                f"{duckdb_steps.NO_STEP} AS {_q(f + '_prev')}"
             )
         last_ns = "epoch_ns(s.time)"
     else:
@@ -156,6 +160,7 @@ def compose_sql(
             f"COALESCE(sum({step_sql(_q('prev_' + f), c['first'])}), 0) AS {c['increase_within']}",
             f"(min({first_t}) - bucket)::DOUBLE AS {c['first_offset_ns']}",
             f"(max({last_t}) - bucket)::DOUBLE AS {c['last_offset_ns']}",
+            *duckdb_steps.prev_aggregates(f),
         ]
     return f"""
         CREATE OR REPLACE TEMP TABLE composed AS
