@@ -883,7 +883,7 @@ class DuckDBStore:
                 [low_after, high + rollup.interval_ns, low, high],
             )
             if not index:
-                self._restep(con, rollups, fields, low)
+                self._restep(con, rollups, fields, low, high)
                 low, high = con.execute(
                     "SELECT epoch_ns(min(time)), epoch_ns(max(time)) FROM composed"
                 ).fetchone() or (low, high)
@@ -895,14 +895,18 @@ class DuckDBStore:
 
     @staticmethod
     def _restep(
-        con: duckdb.DuckDBPyConnection, rollups: Sequence[Rollup], fields: list[str], low: int
+        con: duckdb.DuckDBPyConnection,
+        rollups: Sequence[Rollup],
+        fields: list[str],
+        low: int,
+        high: int,
     ) -> None:
         """Recompute the steps of the finest rows ``composed`` holds, and add to it the stored
         rows whose steps those change (:func:`hub.stores.duckdb_steps.restep_sql`)."""
         series, stepped = duckdb_steps.restep_sql(
             rollups[0], rollups[-1], fields, duckdb_rollups.step_sql("{prev}", "{first}")
         )
-        con.execute(series, [low, low, low])
+        con.execute(series, duckdb_steps.step_series_bounds(rollups[-1], low, high))
         if con.execute("SELECT count(*) FROM step_series").fetchone() == (0,):
             return  # appends only, with nothing stored after them: each keeps its step
         con.execute(stepped)

@@ -48,6 +48,7 @@ __all__ = [
     "prev_element",
     "restep_sql",
     "step_columns",
+    "step_series_bounds",
 ]
 
 STEP_STATS = ("step", "prev_offset_ns")
@@ -91,10 +92,10 @@ def restep_sql(
     finest: Rollup, coarsest: Rollup, fields: Sequence[str], step_sql: str
 ) -> tuple[str, str]:
     """Two statements: the temporary table ``step_series`` (the series whose steps are
-    recomputed, each with the range of finest rows read), parameters: the lowest pending
-    bucket, three times (bounds DuckDB skips row groups by); then ``stepped``: the restepped
-    rows, those of ``composed`` and the stored ones whose steps change. ``step_sql`` is a
-    ``str.format`` template of the step with ``{prev}`` and ``{first}``."""
+    recomputed, each with the range of finest rows read), with the named parameters of
+    :func:`step_series_bounds` (bounds DuckDB skips row groups by); then ``stepped``: the
+    restepped rows, those of ``composed`` and the stored ones whose steps change.
+    ``step_sql`` is a ``str.format`` template of the step with ``{prev}`` and ``{first}``."""
     table, coarse = _q(finest.name), _q(coarsest.name)
     c = coarsest.interval_ns
     col = {(f, stat): _q(rollup_field(f, stat)) for f in fields for stat in _ALL}
@@ -106,17 +107,25 @@ def restep_sql(
         WITH spans AS (
             SELECT series, min(bucket) AS low, max(bucket) AS high, bool_and(keep_row) AS kept
             FROM touched GROUP BY series
-        ), later AS (
-            SELECT DISTINCT s.series FROM {table} r JOIN spans s
-              ON r.series = s.series AND r.time > make_timestamp_ns(s.low)
-            WHERE r.time > make_timestamp_ns(?)
+        ), later AS (  -- rows stored after the first pending one of a series that appends
+            SELECT s.series FROM spans s JOIN (
+                SELECT series, time FROM {table}
+                WHERE time > make_timestamp_ns($low) AND time < make_timestamp_ns($beyond)
+            ) r ON r.series = s.series AND r.time > make_timestamp_ns(s.low)
+             AND r.time < make_timestamp_ns(s.low - s.low % {c} + {c})
+            WHERE s.kept
+            UNION
+            SELECT s.series FROM spans s JOIN (
+                SELECT series, time FROM {coarse} WHERE time >= make_timestamp_ns($next)
+            ) k ON k.series = s.series AND k.time >= make_timestamp_ns(s.low - s.low % {c} + {c})
+            WHERE s.kept
         ), wanted AS (
             SELECT series, low - low % {c} AS from_ns, high - high % {c} + {c} AS beyond_ns
             FROM spans WHERE NOT kept OR series IN (SELECT series FROM later)
         )
         SELECT w.series, w.from_ns, greatest(w.beyond_ns - 1, {firsts}) AS until_ns
         FROM wanted w LEFT JOIN (
-            SELECT * FROM {coarse} WHERE time >= make_timestamp_ns(? - ? % {c} + {c})
+            SELECT * FROM {coarse} WHERE time >= make_timestamp_ns($next)
         ) k ON k.series = w.series AND k.time >= make_timestamp_ns(w.beyond_ns)
         GROUP BY w.series, w.from_ns, w.beyond_ns"""
 
@@ -190,6 +199,13 @@ def restep_sql(
         FROM ordered o LEFT JOIN fallback b ON b.series = o.series
         WHERE {changed}"""
     return series, stepped
+
+
+def step_series_bounds(coarsest: Rollup, low_ns: int, high_ns: int) -> dict[str, int]:
+    """The parameters of the first statement of :func:`restep_sql`, for pending finest
+    buckets from ``low_ns`` to ``high_ns``."""
+    c = coarsest.interval_ns
+    return {"low": low_ns, "next": low_ns - low_ns % c + c, "beyond": high_ns - high_ns % c + c}
 
 
 _ALL = ("count", "first", "last", "first_offset_ns", "last_offset_ns", *STEP_STATS)
