@@ -23,12 +23,19 @@ elements of an interval, in time order, give ``count`` and ``sum`` (summed), ``m
 ``first`` and ``last`` (by time) and ``increase_within`` (their own, plus the counter step from
 each element's predecessor's last to its first, by :func:`hub.increase.counter_step`).
 
-**Reading** (:func:`aggregate_sql`): the functions map onto the stored statistics (``mean`` is
-``sum(f_sum) / sum(f_count)``); ``increase`` adds, per series, the step from the previous
-interval's last reading to each interval's first, with the last reading of the last interval
-in ``[start - lookback, start)`` as the anchor: the raw rule, interval by interval. The
-series are told apart by a 64-bit hash of their key, as on raw points: the window function
-then sorts integers rather than carrying the keys (a year of days city-wide: half the time).
+Each row also stores its counter step from the series' previous reading, and when that was
+(:mod:`hub.stores.duckdb_steps`): a raw element carries none, a composed row takes its first
+element's, and after the finest rows are composed the steps of those rows, and of the stored
+rows whose previous reading they hold, are recomputed.
+
+**Reading**: the functions map onto the stored statistics (``mean`` is ``sum(f_sum) /
+sum(f_count)``); ``increase`` sums each row's ``f_increase_within`` and stored step
+(:func:`hub.stores.duckdb_steps.increase_sql`). On rows without stored steps (a file older
+than them, until ``cityhub rollups rebuild``) :func:`aggregate_sql` adds, per series, the
+step from the previous interval's last reading to each interval's first, with the last
+reading of the last interval in ``[start - lookback, start)`` as the anchor: the raw rule,
+interval by interval. The series are told apart by a 64-bit hash of their key, as on raw
+points: the window function then sorts integers rather than carrying the keys.
 """
 
 from __future__ import annotations
@@ -256,7 +263,9 @@ def reading_as_row(function: str, field: str) -> str:
 def aggregate_sql(
     query: AggregateQuery, rollup: Rollup, group_cols: list[str], conditions: str, bucket: str
 ) -> str:
-    """The ``increase`` of ``query`` from ``rollup``'s rows. Parameters: the anchor range's
+    """The ``increase`` of ``query`` from ``rollup``'s rows without stored steps (a window
+    function over them; see :func:`hub.stores.duckdb_steps.increase_sql`). Parameters: the
+    anchor range's
     start rounded down to the interval, the range's start, the anchor range's start, the tag
     filter values, the range's start and end, the tag filter values, the range's start."""
     table = _q(rollup.name)
