@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from hub.points import Point
@@ -135,7 +136,7 @@ def test_a_file_older_than_stored_steps_answers_until_rebuilt(tmp_path: Path) ->
     store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
     store.write(points[: len(points) // 2])
     store.close()
-    con = __import__("duckdb").connect(str(path))  # what the file was before stored steps
+    con = duckdb.connect(str(path))  # what the file was before stored steps
     for label in ("15m", "1h", "1d"):
         con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_step")
         con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_prev_offset_ns")
