@@ -18,6 +18,10 @@ at the interval's start, holding for every numeric field ``f`` of ``m``:
                        ``f_last``, so late data in one interval never changes another's row)
 ====================== ===================================================================
 
+(DuckDB's rollups also store that step, ``f_step``, and when the previous reading was,
+``f_prev_offset_ns``, so that an ``increase`` needs no window function; a late point then
+changes the next interval's row too: :mod:`hub.stores.duckdb_steps`.)
+
 (a measurement whose points carry ``latitude`` and ``longitude`` also keeps the path through
 its fixes: :mod:`hub.rollups.path`), and ``last_offset_ns``: the time from the interval's
 start to its last raw point (of any field), which tells

@@ -67,7 +67,7 @@ from hub.rollups import status as status_rollups
 from hub.rollups.plan import STATUS_MEASUREMENT, rollup_field
 from hub.rollups.routing import EXACT_FUNCTIONS
 from hub.rollups.split import cuts, whole_windows
-from hub.stores import duckdb_rollups
+from hub.stores import duckdb_rollups, duckdb_steps
 from hub.stores.latest import LatestIndex
 
 __all__ = ["DuckDBStore"]
@@ -240,6 +240,11 @@ class DuckDBStore:
         self._latest = LatestIndex()
         self._rollups = rollups or RollupPlan({})
         self._covered: dict[str, int] = self._load_coverage()
+        # Since when each rollup's stored steps hold (hub.stores.duckdb_steps); a rollup of
+        # a file older than them has none until `cityhub rollups rebuild`.
+        self._steps_since: dict[str, int] = dict(
+            self._con.execute("SELECT * FROM cityhub_meta.rollup_steps").fetchall()
+        )
         self._rollup_flush_s = rollup_flush_s
         self._rollup_sources = {rollup.name: rollup.measurement for rollup in self._rollups}
         self._flushed_at = time.monotonic()
@@ -287,6 +292,10 @@ class DuckDBStore:
             "(rollup VARCHAR PRIMARY KEY, since_ns BIGINT NOT NULL)"
         )
         con.execute(
+            "CREATE TABLE IF NOT EXISTS cityhub_meta.rollup_steps "
+            "(rollup VARCHAR PRIMARY KEY, since_ns BIGINT NOT NULL)"
+        )
+        con.execute(
             "CREATE TABLE IF NOT EXISTS cityhub_meta.rollup_pending "
             "(measurement VARCHAR, series VARCHAR, bucket BIGINT, min_ns BIGINT)"
         )
@@ -311,6 +320,15 @@ class DuckDBStore:
             "INSERT OR REPLACE INTO cityhub_meta.rollup_coverage VALUES (?, ?)",
             [rollup.name, since_ns],
         )
+
+    def _set_steps_since(
+        self, con: duckdb.DuckDBPyConnection, rollup: Rollup, since_ns: int
+    ) -> None:
+        con.execute(
+            "INSERT OR REPLACE INTO cityhub_meta.rollup_steps VALUES (?, ?)",
+            [rollup.name, since_ns],
+        )
+        self._steps_since[rollup.name] = since_ns
 
     @property
     def rollup_coverage(self) -> dict[str, int]:
@@ -698,6 +716,9 @@ class DuckDBStore:
                     since = min(self._covered.get(rollup.name, start), start)
                     self._set_coverage(con, rollup, since)
                     self._covered[rollup.name] = since
+                    if measurement != STATUS_MEASUREMENT:  # every row from start restepped
+                        steps = min(self._steps_since.get(rollup.name, start), start)
+                        self._set_steps_since(con, rollup, steps)
         return dict(self._covered)
 
     def _rebuild_chunk(
@@ -825,6 +846,8 @@ class DuckDBStore:
             c: "DOUBLE" for c in duckdb_rollups.rollup_columns(fields)
         }
         for rollup in rollups:
+            if not schema.get(rollup.name):  # made with its step columns: its steps hold
+                self._set_steps_since(con, rollup, _EVER)
             self._ensure_columns(con, rollup.name, schema.setdefault(rollup.name, {}), wanted)
 
     def _compose(
@@ -835,18 +858,19 @@ class DuckDBStore:
         rollups: Sequence[Rollup],
     ) -> None:
         """Rewrite the finest rollup's rows of the temporary table ``touched`` from ``table``,
-        then each coarser one's from the finer."""
+        with the stored rows whose steps they change (:mod:`hub.stores.duckdb_steps`), then
+        each coarser one's holding those from the finer."""
         columns = schema[table]
         fields = [c for c, kind in columns.items() if kind == "DOUBLE"]
         tags = [c for c, kind in columns.items() if kind == TAG]
         source, source_is_raw, touched = table, True, "touched"
         for index, rollup in enumerate(rollups):
             if index:
+                bucket = f"epoch_ns(time) - epoch_ns(time) % {rollup.interval_ns}"
                 con.execute(
                     f"CREATE OR REPLACE TEMP TABLE touched_{index} AS "
-                    f"SELECT DISTINCT series, bucket - bucket % {rollup.interval_ns} AS bucket, "
-                    f"false AS keep_row, bucket - bucket % {rollup.interval_ns} - 1 AS after_ns "
-                    f"FROM {touched}"
+                    f"SELECT DISTINCT series, {bucket} AS bucket, "
+                    f"false AS keep_row, {bucket} - 1 AS after_ns FROM composed"
                 )
                 touched = f"touched_{index}"
             low, high, low_after = con.execute(
@@ -858,11 +882,38 @@ class DuckDBStore:
                 duckdb_rollups.compose_sql(rollup, source, source_is_raw, fields, tags, touched),
                 [low_after, high + rollup.interval_ns, low, high],
             )
+            if not index:
+                self._restep(con, rollups, fields, low, high)
+                low, high = con.execute(
+                    "SELECT epoch_ns(min(time)), epoch_ns(max(time)) FROM composed"
+                ).fetchone() or (low, high)
             delete, insert = duckdb_rollups.replace_sql(rollup)
             con.execute(delete, [low, high])
             con.execute(insert)
             source, source_is_raw = rollup.name, False
         self._latest.forget(rollup.name for rollup in rollups)
+
+    @staticmethod
+    def _restep(
+        con: duckdb.DuckDBPyConnection,
+        rollups: Sequence[Rollup],
+        fields: list[str],
+        low: int,
+        high: int,
+    ) -> None:
+        """Recompute the steps of the finest rows ``composed`` holds, and add to it the stored
+        rows whose steps those change (:func:`hub.stores.duckdb_steps.restep_sql`)."""
+        series, stepped = duckdb_steps.restep_sql(
+            rollups[0], rollups[-1], fields, duckdb_rollups.step_sql("{prev}", "{first}")
+        )
+        con.execute(series, duckdb_steps.step_series_bounds(rollups[-1], low, high))
+        if con.execute("SELECT count(*) FROM step_series").fetchone() == (0,):
+            return  # appends only, with nothing stored after them: each keeps its step
+        con.execute(stepped)
+        con.execute(
+            "DELETE FROM composed WHERE (series, time) IN (SELECT series, time FROM stepped)"
+        )
+        con.execute("INSERT INTO composed BY NAME SELECT * FROM stepped")
 
     @staticmethod
     def _insert(
@@ -1208,9 +1259,12 @@ class DuckDBStore:
         )
         present = f"{_quote(rollup_field(query.field, 'count'))} IS NOT NULL"
         conditions = " AND ".join([present, *clauses])
-        if query.function == "increase":
+        anchor_start = query.start_ns - query.counter_lookback_ns
+        if query.function == "increase" and self._steps_hold(rollup, query):
+            sql = duckdb_steps.increase_sql(query, rollup, groups, conditions, bucket)
+            args = [anchor_start, query.start_ns, query.end_ns, *params]
+        elif query.function == "increase":  # a file older than stored steps: lag() over rows
             sql = duckdb_rollups.aggregate_sql(query, rollup, groups, conditions, bucket)
-            anchor_start = query.start_ns - query.counter_lookback_ns
             args = [
                 anchor_start - anchor_start % rollup.interval_ns,
                 query.start_ns,
@@ -1231,6 +1285,13 @@ class DuckDBStore:
                 GROUP BY ALL HAVING count(*) > 0"""
             args = [query.start_ns, query.end_ns, *params]
         return self._series_lists(sql, args, query.group_by)
+
+    def _steps_hold(self, rollup: Rollup, query: AggregateQuery) -> bool:
+        """Whether ``rollup``'s rows in ``query``'s range hold their steps."""
+        return (
+            rollup_field(query.field, "step") in self._columns.get(rollup.name, {})
+            and self._steps_since.get(rollup.name, query.start_ns + 1) <= query.start_ns
+        )
 
     def _series_lists(
         self, sql: str, args: list[Any], group_by: tuple[str, ...]

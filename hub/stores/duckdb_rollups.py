@@ -23,12 +23,19 @@ elements of an interval, in time order, give ``count`` and ``sum`` (summed), ``m
 ``first`` and ``last`` (by time) and ``increase_within`` (their own, plus the counter step from
 each element's predecessor's last to its first, by :func:`hub.increase.counter_step`).
 
-**Reading** (:func:`aggregate_sql`): the functions map onto the stored statistics (``mean`` is
-``sum(f_sum) / sum(f_count)``); ``increase`` adds, per series, the step from the previous
-interval's last reading to each interval's first, with the last reading of the last interval
-in ``[start - lookback, start)`` as the anchor: the raw rule, interval by interval. The
-series are told apart by a 64-bit hash of their key, as on raw points: the window function
-then sorts integers rather than carrying the keys (a year of days city-wide: half the time).
+Each row also stores its counter step from the series' previous reading, and when that was
+(:mod:`hub.stores.duckdb_steps`): a raw element carries none, a composed row takes its first
+element's, and after the finest rows are composed the steps of those rows, and of the stored
+rows whose previous reading they hold, are recomputed.
+
+**Reading**: the functions map onto the stored statistics (``mean`` is ``sum(f_sum) /
+sum(f_count)``); ``increase`` sums each row's ``f_increase_within`` and stored step
+(:func:`hub.stores.duckdb_steps.increase_sql`). On rows without stored steps (a file older
+than them, until ``cityhub rollups rebuild``) :func:`aggregate_sql` adds, per series, the
+step from the previous interval's last reading to each interval's first, with the last
+reading of the last interval in ``[start - lookback, start)`` as the anchor: the raw rule,
+interval by interval. The series are told apart by a 64-bit hash of their key, as on raw
+points: the window function then sorts integers rather than carrying the keys.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from collections.abc import Sequence
 from hub.query import RESET_BELOW, AggregateQuery
 from hub.rollups.path import PATH_FIELDS, has_path
 from hub.rollups.plan import LAST_OFFSET, STATS, Rollup, rollup_field
-from hub.stores import duckdb_path
+from hub.stores import duckdb_path, duckdb_steps
 
 __all__ = [
     "aggregate_sql",
@@ -74,14 +81,17 @@ def _element_of_row(alias: str, field: str) -> str:
     return (
         f"{values}, epoch_ns({alias}.time) + {alias}.{c['first_offset_ns']}::BIGINT "
         f"AS {_q(field + '_first_t')}, epoch_ns({alias}.time) + "
-        f"{alias}.{c['last_offset_ns']}::BIGINT AS {_q(field + '_last_t')}"
+        f"{alias}.{c['last_offset_ns']}::BIGINT AS {_q(field + '_last_t')}, "
+        f"{duckdb_steps.prev_element(alias, field)}"
     )
 
 
 def rollup_columns(fields: Sequence[str]) -> list[str]:
-    """The rollup's field columns for the numeric raw ``fields`` (all ``DOUBLE``)."""
+    """The rollup's field columns for the numeric raw ``fields`` (all ``DOUBLE``): the
+    statistics, the stored steps (:mod:`hub.stores.duckdb_steps`) and the path."""
     path = PATH_FIELDS if has_path(fields) else ()
-    return [LAST_OFFSET, *(rollup_field(f, stat) for f in fields for stat in STATS), *path]
+    stats = (rollup_field(f, stat) for f in fields for stat in STATS)
+    return [LAST_OFFSET, *stats, *duckdb_steps.step_columns(fields), *path]
 
 
 def touched_sql(rollup: Rollup) -> str:
@@ -124,7 +134,8 @@ def compose_sql(
                 f"{_q(f)} AS {c['min']}, {_q(f)} AS {c['max']}, {_q(f)} AS {c['first']}, "
                 f"{_q(f)} AS {c['last']}, {present} 0.0 END AS {c['increase_within']}, "
                 f"{present} epoch_ns(s.time) END AS {_q(f + '_first_t')}, "
-                f"{present} epoch_ns(s.time) END AS {_q(f + '_last_t')}"
+                f"{present} epoch_ns(s.time) END AS {_q(f + '_last_t')}, "
+                f"{duckdb_steps.NO_STEP} AS {_q(f + '_prev')}"
             )
         last_ns = "epoch_ns(s.time)"
     else:
@@ -156,6 +167,7 @@ def compose_sql(
             f"COALESCE(sum({step_sql(_q('prev_' + f), c['first'])}), 0) AS {c['increase_within']}",
             f"(min({first_t}) - bucket)::DOUBLE AS {c['first_offset_ns']}",
             f"(max({last_t}) - bucket)::DOUBLE AS {c['last_offset_ns']}",
+            *duckdb_steps.prev_aggregates(f),
         ]
     return f"""
         CREATE OR REPLACE TEMP TABLE composed AS
@@ -251,7 +263,9 @@ def reading_as_row(function: str, field: str) -> str:
 def aggregate_sql(
     query: AggregateQuery, rollup: Rollup, group_cols: list[str], conditions: str, bucket: str
 ) -> str:
-    """The ``increase`` of ``query`` from ``rollup``'s rows. Parameters: the anchor range's
+    """The ``increase`` of ``query`` from ``rollup``'s rows without stored steps (a window
+    function over them; see :func:`hub.stores.duckdb_steps.increase_sql`). Parameters: the
+    anchor range's
     start rounded down to the interval, the range's start, the anchor range's start, the tag
     filter values, the range's start and end, the tag filter values, the range's start."""
     table = _q(rollup.name)
