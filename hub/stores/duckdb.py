@@ -36,7 +36,6 @@ import dataclasses
 import gc
 import logging
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -247,7 +246,6 @@ class DuckDBStore:
         )
         self._rollup_flush_s = rollup_flush_s
         self._rollup_sources = {rollup.name: rollup.measurement for rollup in self._rollups}
-        self._flushed_at = time.monotonic()
         self._pending: set[str] = {  # measurements with raw points not yet rolled up
             name
             for (name,) in self._con.execute(
@@ -623,7 +621,6 @@ class DuckDBStore:
                         return False
             elif not self._flush_table(table):
                 return False
-        self._flushed_at = time.monotonic()
         return True
 
     def _flush_table(self, table: str) -> bool:

@@ -265,9 +265,9 @@ def aggregate_sql(
 ) -> str:
     """The ``increase`` of ``query`` from ``rollup``'s rows without stored steps (a window
     function over them; see :func:`hub.stores.duckdb_steps.increase_sql`). Parameters: the
-    anchor range's
-    start rounded down to the interval, the range's start, the anchor range's start, the tag
-    filter values, the range's start and end, the tag filter values, the range's start."""
+    anchor range's start rounded down to the interval, the range's start, the anchor range's
+    start, the tag filter values, the range's start and end, the tag filter values, the
+    range's start."""
     table = _q(rollup.name)
     first = _q(rollup_field(query.field, "first"))
     last = _q(rollup_field(query.field, "last"))
