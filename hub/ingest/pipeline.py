@@ -219,14 +219,29 @@ class Pipeline:
             self.error = None
 
     def _collect(self) -> list[Inbound]:
+        """The next batch, sized by the stream's rate: a batch goes when its first message
+        is ``max_age_s`` old (counted from its receipt, not from when the worker took it) or
+        holds ``max_messages``. A light stream is written in small batches a few ms after
+        each message arrives; under a heavy one the worker comes back from a write to
+        messages older than that already, and takes everything waiting (up to
+        ``max_messages``) at once: the batch grows with the rate and nothing waits longer than
+        it must."""
         limits = self._limits
         try:
             first = self._queue.get(timeout=0.2)
         except queue.Empty:
             return []
         batch = [first]
-        deadline = time.monotonic() + limits.max_age_s
+        # age from receipt; the wall clock may step (a negative age waits the full max_age)
+        age_s = max(0.0, (time.time_ns() - first.received_ns) / 1e9)
+        deadline = time.monotonic() + max(0.0, limits.max_age_s - age_s)
+        get_nowait = self._queue.get_nowait
         while len(batch) < limits.max_messages:
+            try:
+                batch.append(get_nowait())
+                continue
+            except queue.Empty:
+                pass
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
