@@ -526,6 +526,7 @@ class DuckDBStore:
                 self._pending.add(table)
             if self._rollups.status and table in status_rollups.SOURCES:
                 self._mark_status_pending(marks, rows)
+                self._dirty[STATUS_MEASUREMENT] += 1
                 self._pending.add(STATUS_MEASUREMENT)
         marks.record(con)
         self._commit(con, schema)
@@ -616,9 +617,8 @@ class DuckDBStore:
         """:meth:`_flush_rollups` for a caller holding the flush lock."""
         for table in sorted(self._pending):
             if table == STATUS_MEASUREMENT:
-                with self._write_lock:
-                    if not self._flush_status():
-                        return False
+                if not self._flush_status():
+                    return False
             elif not self._flush_table(table):
                 return False
         return True
@@ -760,30 +760,41 @@ class DuckDBStore:
         )
 
     def _flush_status(self) -> bool:
-        """Recompute the status rollups' pending intervals; ``False`` when that failed (they
-        stay pending). Caller holds the write lock."""
+        """Recompute the status rollups' pending intervals beside the ingest, as
+        :meth:`_flush_table` does for the others: the pending marks read (the transaction's
+        snapshot) under the write lock, the recompute (tens of milliseconds of Python, which
+        inside the lock held every batch that long) without it. ``False`` when that failed
+        (they stay pending). Caller holds the flush lock."""
+        touched: dict[str, set[int]] = defaultdict(set)
+        seen = 0
+
+        def snapshot(con: duckdb.DuckDBPyConnection) -> None:
+            nonlocal seen
+            seen = self._dirty[STATUS_MEASUREMENT]
+            for device, bucket in con.execute(
+                "SELECT DISTINCT series, bucket FROM cityhub_meta.rollup_pending "
+                "WHERE measurement = ?",
+                [STATUS_MEASUREMENT],
+            ).fetchall():
+                touched[device].add(bucket)
+
+        def recompute(read: status_rollups.Read, write: status_rollups.Write) -> None:
+            status_rollups.recompute(read, write, self._rollups.status, touched)
+            # only the marks of the snapshot: a batch's marks committed since stay
+            self._cursor().execute(
+                "DELETE FROM cityhub_meta.rollup_pending WHERE measurement = ?",
+                [STATUS_MEASUREMENT],
+            )
+
         try:
-            self._in_status_transaction(self._recompute_pending_status)
+            self._in_status_transaction(recompute, snapshot=snapshot)
         except StoreUnavailable as error:
             log.warning("status rollups not brought up to date: %s", error)
             return False
         self._pending.discard(STATUS_MEASUREMENT)
+        if self._dirty[STATUS_MEASUREMENT] != seen:  # a batch committed after the snapshot
+            self._pending.add(STATUS_MEASUREMENT)
         return True
-
-    def _recompute_pending_status(
-        self, read: status_rollups.Read, write: status_rollups.Write
-    ) -> None:
-        con = self._cursor()
-        touched: dict[str, set[int]] = defaultdict(set)
-        for device, bucket in con.execute(
-            "SELECT DISTINCT series, bucket FROM cityhub_meta.rollup_pending WHERE measurement = ?",
-            [STATUS_MEASUREMENT],
-        ).fetchall():
-            touched[device].add(bucket)
-        status_rollups.recompute(read, write, self._rollups.status, touched)
-        con.execute(
-            "DELETE FROM cityhub_meta.rollup_pending WHERE measurement = ?", [STATUS_MEASUREMENT]
-        )
 
     def _rebuild_status_chunk(self, low_ns: int, high_ns: int) -> None:
         rollups = self._rollups.status
@@ -793,17 +804,25 @@ class DuckDBStore:
             )
 
     def _in_status_transaction(
-        self, work: Callable[[status_rollups.Read, status_rollups.Write], None]
+        self,
+        work: Callable[[status_rollups.Read, status_rollups.Write], None],
+        snapshot: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> None:
         """Run ``work`` (reading raw points and rollup rows, writing rollup rows) in one
         transaction; the rollup tables are made first, on their own, so that reads inside the
-        transaction see them. Caller holds the write lock."""
+        transaction see them. Without ``snapshot`` the caller holds the write lock. With it,
+        the caller holds the flush lock only: the tables are made, the transaction begun and
+        ``snapshot`` (its first read) run under the write lock, ``work`` without it (only
+        a flush or a rebuild, both under the flush lock, write the status rollups), and the
+        commit again under it, publishing any column ``work`` added."""
         con = self._cursor()
-        schema = {name: dict(columns) for name, columns in self._columns.items()}
+        locked = self._write_lock if snapshot is not None else contextlib.nullcontext()
         wanted = dict.fromkeys(status_rollups.ENTITY, TAG) | {
             name: _SQL_TYPE[type(value)]
             for name, value in status_rollups.Span.report(0, "").fields(0).items()
         }
+        names = [rollup.name for rollup in self._rollups.status]
+        schema: dict[str, dict[str, str]] = {}
 
         def write(points: list[Point]) -> None:
             by_table: dict[str, dict[tuple[str, int], Point]] = defaultdict(dict)
@@ -814,19 +833,31 @@ class DuckDBStore:
                 self._write_table(con, table, columns, rows, merge=True)
 
         try:
-            if any(r.name not in schema for r in self._rollups.status):
+            with locked:
+                if self._broken is not None:
+                    raise StoreUnavailable(f"DuckDB is being reopened: {self._broken}")
+                schema = {name: dict(columns) for name, columns in self._columns.items()}
+                if any(name not in schema for name in names):
+                    con.execute("BEGIN")
+                    for name in names:
+                        self._ensure_columns(con, name, schema.setdefault(name, {}), wanted)
+                    self._commit(con, {name: dict(columns) for name, columns in schema.items()})
                 con.execute("BEGIN")
-                for rollup in self._rollups.status:
-                    columns = schema.setdefault(rollup.name, {})
-                    self._ensure_columns(con, rollup.name, columns, wanted)
-                self._commit(con, {name: dict(columns) for name, columns in schema.items()})
-            con.execute("BEGIN")
-            work(self._points, write)
-            self._commit(con, schema)
+                if snapshot is not None:
+                    snapshot(con)
+                    self._local.columns = schema  # what its reads see (_points)
+            try:
+                work(self._points, write)
+            finally:
+                self._local.columns = None
+            with locked:
+                if snapshot is not None:  # the others' columns as they are now
+                    schema = self._columns | {name: schema[name] for name in names}
+                self._commit(con, schema)
         except Exception as error:  # duckdb.Error, or an OSError of a failing disk
             self._recover(con, error)
             raise StoreUnavailable(f"DuckDB status rollups failed: {error}") from error
-        self._latest.forget(rollup.name for rollup in self._rollups.status)
+        self._latest.forget(names)
 
     def _ensure_rollup_tables(
         self,
@@ -1486,7 +1517,9 @@ class DuckDBStore:
             return self._consistent(lambda: self._points(query))
 
     def _points(self, query: PointsQuery) -> list[PointRow]:
-        columns = self._columns.get(query.measurement)
+        # a status flush reads in its transaction's snapshot: with that schema, not the one
+        # published since (a table or column a batch added meanwhile is not in its snapshot)
+        columns = (getattr(self._local, "columns", None) or self._columns).get(query.measurement)
         if columns is None:
             return []
         fields = [

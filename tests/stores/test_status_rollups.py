@@ -7,8 +7,12 @@ file and a real InfluxDB server, for windows and ranges that do and do not align
 from __future__ import annotations
 
 import itertools
+import random
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +27,7 @@ from hub.insights.status_rollups import status_rollup_for
 from hub.points import Point
 from hub.query import PointsQuery
 from hub.rollups import RollupPlan
+from hub.rollups import status as status_rollups
 from hub.rollups.status import Span, spans
 from hub.settings import InsightsSettings
 from hub.stores.duckdb import DuckDBStore
@@ -276,4 +281,84 @@ def test_duckdb_rolls_up_status_a_crash_left_pending(tmp_path: Path) -> None:
     assert rolled == utilization_windows(context(store, now, False), {}, start, end, D, "1d")
     hours = store.points(PointsQuery("charger_status_1h", T0 - D, T0 + 2 * D))
     assert len(hours) == 6  # one row per connector and hour with a report
+    store.close()
+
+
+def test_duckdb_rolls_up_status_beside_a_stream_of_batches(tmp_path: Path) -> None:
+    """The store's thread recomputes the status rollups beside the ingest (the write lock
+    held only for its snapshot) while batches of reports keep landing, late ones and
+    redeliveries among them, and utilization is asked meanwhile. Once the stream stops the
+    rollups catch up by themselves, batches committed during a recompute included, and the
+    rolled-up answer is the raw one."""
+    rng = random.Random(15)
+    store = DuckDBStore(tmp_path / "s.duckdb", rollups=PLAN, rollup_flush_s=0.002)
+    points = [
+        Point(
+            "charger_status",
+            {"device": f"cp-{n // 2}", "site": f"s-{n // 4}", "connector": str(n % 2 + 1)},
+            {"status": rng.choice(STATUSES)},
+            T0 + second * S,
+        )
+        for n in range(8)
+        for second in rng.sample(range(-D // S, 2 * D // S), 150)
+    ]
+    rng.shuffle(points)  # late reports for intervals rolled up already
+    batches = [points[i : i + 20] for i in range(0, len(points), 20)]
+    batches += rng.sample(batches, 6)  # redeliveries
+    failures: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            for batch in batches:
+                assert store.write(batch) == []
+        except BaseException as error:  # reported by the test's thread
+            failures.append(error)
+
+    start, end, now = T0 - D, T0 + 2 * D, T0 + 2 * D
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    while writer.is_alive():  # queries meanwhile: each flushes what it reads first
+        utilization_windows(context(store, now, True), {}, start, end, H, "1h")
+    writer.join()
+    assert failures == []
+    deadline = time.monotonic() + 10
+    while store._pending and time.monotonic() < deadline:  # caught up without a query
+        time.sleep(0.01)
+    assert not store._pending
+    for every, label in ((H, "1h"), (D, "1d")):
+        rolled = utilization_windows(context(store, now, True), {}, start, end, every, label)
+        raw = utilization_windows(context(store, now, False), {}, start, end, every, label)
+        assert rolled == raw
+        assert sum(w.charging_s or 0 for w in raw.windows) > 0
+    store.close()
+
+
+def test_a_batch_committed_during_a_status_recompute_is_rolled_up_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of reports commits while the status rollups are being recomputed (the ingest
+    is not held for the recompute), and its intervals stay pending: the next read brings
+    them in, and the answer is the raw one."""
+    store = DuckDBStore(tmp_path / "r.duckdb", rollups=PLAN, rollup_flush_s=3600.0)
+    history = fixed_history("s-r")
+    assert store.write(history[:3]) == []
+    recompute = status_rollups.recompute
+    during: list[threading.Thread] = []
+
+    def recompute_while_a_batch_lands(*args: Any) -> None:
+        if not during:
+            writer = threading.Thread(target=store.write, args=(history[3:],))
+            during.append(writer)
+            writer.start()
+            writer.join(5)
+            assert not writer.is_alive(), "the batch waited for the recompute"
+        recompute(*args)
+
+    monkeypatch.setattr(status_rollups, "recompute", recompute_while_a_batch_lands)
+    assert store._flush_rollups()
+    assert during and "charger_status" in store._pending  # the batch is still to roll up
+    start, end, now = T0 - D, T0 + 2 * D, T0 + 2 * D
+    rolled = utilization_windows(context(store, now, True), {}, start, end, H, "1h")
+    assert rolled == utilization_windows(context(store, now, False), {}, start, end, H, "1h")
+    assert status_rollup_for(PLAN.status, store.rollup_coverage, start, now, H, 7 * D)
     store.close()
