@@ -608,13 +608,16 @@ class DuckDBStore:
         """Bring the rollups up to date every ``rollup_flush_s`` while data flows, beside the
         ingest rather than in it: a flush of the default rollups costs hundreds of
         milliseconds, which inside a write held the write lock (and the live latency) that
-        long. Queries flush first when what they read is pending."""
+        long. Queries flush first when what they read is pending; the flush lock is taken
+        one source at a time, so that such a query waits for one source's flush at most,
+        not for every one's."""
         while not self._closing.wait(self._rollup_flush_s):
-            if self._pending:
+            for table in sorted(self._pending):
                 try:
-                    self._flush_rollups()
+                    with self._flush_lock:
+                        self._flush_pending(only=table)
                 except Exception:  # the next round retries
-                    log.exception("rollups not brought up to date")
+                    log.exception("rollups of %s not brought up to date", table)
 
     def _flush_rollups(self) -> bool:
         """Bring every rollup up to date with the raw points committed so far, one
@@ -624,9 +627,11 @@ class DuckDBStore:
         with self._flush_lock:
             return self._flush_pending()
 
-    def _flush_pending(self) -> bool:
-        """:meth:`_flush_rollups` for a caller holding the flush lock."""
-        for table in sorted(self._pending):
+    def _flush_pending(self, only: str | None = None) -> bool:
+        """:meth:`_flush_rollups` for a caller holding the flush lock; with ``only``, just
+        that source's rollups (what a query reads: the others' flush would make it wait for
+        rollups it does not read, a second or more under ingest)."""
+        for table in sorted(self._pending if only is None else self._pending & {only}):
             if table == STATUS_MEASUREMENT:
                 if not self._flush_status():
                     return False
@@ -687,7 +692,7 @@ class DuckDBStore:
         if getattr(self._local, "no_flush", False):  # see _consistent
             return False
         with self._flush_lock:
-            return table not in self._pending or self._flush_pending()
+            return table not in self._pending or self._flush_pending(only=table)
 
     def rebuild_rollups(
         self, since_ns: int, progress: Callable[[str, int, int], None] | None = None
@@ -1012,7 +1017,7 @@ class DuckDBStore:
         source = rollups[0].measurement if rollups else measurement
         with self._flush_lock:  # no flush reads the raw points while they go
             for _ in range(3):
-                if source in self._pending and not self._flush_pending():
+                if source in self._pending and not self._flush_pending(only=source):
                     raise StoreUnavailable(f"{measurement}: its pending rollups failed")
                 with self._write_lock:
                     if self._broken is not None:

@@ -524,3 +524,24 @@ def test_duckdb_rolls_up_beside_a_stream_of_batches(tmp_path) -> None:
         assert rolled.aggregate(query) == raw.aggregate(query), query
     rolled.close()
     raw.close()
+
+
+def test_a_duckdb_query_rolls_up_only_what_it_reads(tmp_path) -> None:
+    """Under ingest, a query whose rollups are pending rolls them up before it reads them,
+    and only them: rolling up another measurement's first would make it wait for rollups it
+    does not read (each flush of the default plan costs the better part of a second)."""
+    plan = RollupPlan.from_labels({"m": LABELS, "n": ["1h"]})
+    store = DuckDBStore(tmp_path / "q.duckdb", rollups=plan, rollup_flush_s=3600.0)
+    points = [
+        Point(name, {"device": "d"}, {"p": float(i)}, T0 + i * M)
+        for name in ("m", "n")
+        for i in range(120)
+    ]
+    assert store.write(points) == []
+    assert store._pending == {"m", "n"}
+    query = AggregateQuery("m", "p", "mean", T0, T0 + 2 * H, every_ns=H)
+    assert rollup_for(query, plan, store.rollup_coverage) is not None
+    [series] = store.aggregate(query)
+    assert [b.value for b in series.buckets] == [29.5, 89.5]
+    assert store._pending == {"n"}  # read from m's rollup, made just now; n's still to make
+    store.close()
