@@ -9,6 +9,11 @@ polls ``GET /api/v1/latest?measurement=building_energy&where=device:bench-marker
 API response that shows it (or a later one): publish → stored → visible through the API,
 including the query. Markers of the first second are left out (warm-up).
 
+A third thread asks an operator's question every 5 s while the load runs: the city's
+energy per hour over the last day (``/api/v1/city/energy?every=1h&start=-1d``, read from the
+hourly rollups where they cover it), and reports its latency, beside the same question asked
+once the hub has caught up (idle): what a dashboard's user waits under ingest.
+
 The hub's CPU (user + system seconds of all its processes over the window, as a share of one
 core) and peak RSS
 (``VmHWM``) are read from ``/proc``; after the publisher stops, the time the hub needs to
@@ -36,6 +41,8 @@ __all__ = ["run_live"]
 
 MARKER_EVERY_S = 0.1
 POLL_EVERY_S = 0.02
+QUESTION_EVERY_S = 5.0  # a dashboard refreshing every 5 s
+QUESTION = ("/api/v1/city/energy", {"every": "1h", "start": "-1d"})
 WARMUP_S = 1.0
 
 
@@ -56,9 +63,11 @@ class _MarkerProbe:
         self.seen: dict[int, float] = {}
         self.poll_errors = 0
         self.polls = 0
+        self.question_ms: list[float] = []
         self._threads = [
             threading.Thread(target=self._publish_loop, daemon=True),
             threading.Thread(target=self._poll_loop, daemon=True),
+            threading.Thread(target=self._question_loop, daemon=True),
         ]
 
     def start(self) -> None:
@@ -99,12 +108,23 @@ class _MarkerProbe:
                 latest_seen = max(latest_seen, visible)
             self._stop.wait(POLL_EVERY_S)
 
+    def _question_loop(self) -> None:
+        while not self._stop.wait(QUESTION_EVERY_S):
+            self.question_ms.append(ask_question_ms(self._hub))
+
     def latencies_ms(self, after: float) -> list[float]:
         return [
             (self.seen[seq] - sent) * 1000
             for seq, sent in self.published.items()
             if seq in self.seen and sent >= after
         ]
+
+
+def ask_question_ms(hub: HubRunner) -> float:
+    """The operator's question once: its latency in ms (an error raises)."""
+    asked = time.perf_counter()
+    hub.get(*QUESTION)
+    return (time.perf_counter() - asked) * 1000
 
 
 def live_rate(ctx: Context, rate: int, duration_s: float) -> dict[str, Any]:
@@ -146,6 +166,8 @@ def live_rate(ctx: Context, rate: int, duration_s: float) -> dict[str, Any]:
                     raise TimeoutError(f"hub did not catch up with {expected} messages")
                 time.sleep(0.05)
             caught_up_s = time.perf_counter() - published_at
+            ask_question_ms(hub)  # rolls up what the load left pending
+            idle_ms = [ask_question_ms(hub) for _ in range(5)]
             totals = hub.metrics()
             rss = _peak_rss_mb(hub.pid)
         finally:
@@ -164,6 +186,12 @@ def live_rate(ctx: Context, rate: int, duration_s: float) -> dict[str, Any]:
         "catch_up_s": round(caught_up_s, 2),
         "dead_letters": int(totals.get("cityhub_dead_letters", 0)),
     }
+    if probe.question_ms:
+        result.update(
+            question_p50_ms=round(_percentile(probe.question_ms, 50), 1),
+            question_max_ms=round(max(probe.question_ms), 1),
+            question_idle_p50_ms=round(_percentile(idle_ms, 50), 1),
+        )
     if latencies:
         result.update(
             p50_ms=round(_percentile(latencies, 50), 1),

@@ -8,6 +8,7 @@ from typing import Any
 
 from bench.capacity import render_capacity
 from bench.formatting import fmt
+from bench.live import QUESTION
 from bench.peers.report import render_peers
 
 __all__ = ["render_markdown", "write_report"]
@@ -60,8 +61,9 @@ def _live(rows: list[dict[str, Any]]) -> list[str]:
         "## Live: publish → visible through the API (marker every 100 ms, API polled every 20 ms)",
         "",
         "| target msg/s | achieved | seconds | p50 ms | p99 ms | max ms | markers "
-        "| unseen during load | hub CPU % of a core | hub peak RSS MB | catch-up s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| unseen during load | hub CPU % of a core | hub peak RSS MB | catch-up s "
+        "| question p50 / max ms under load | question p50 ms idle |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row["status"] != "ok":
@@ -73,8 +75,16 @@ def _live(rows: list[dict[str, Any]]) -> list[str]:
             f"| {fmt(row.get('p50_ms'), 1)} | {fmt(row.get('p99_ms'), 1)} "
             f"| {fmt(row.get('max_ms'), 1)} | {row['markers']} "
             f"| {row['markers_never_seen_during_load']} | {row['hub_cpu_pct_of_one_core']} "
-            f"| {fmt(row['hub_peak_rss_mb'], 0)} | {fmt(row['catch_up_s'], 2)} |"
+            f"| {fmt(row['hub_peak_rss_mb'], 0)} | {fmt(row['catch_up_s'], 2)} "
+            f"| {fmt(row.get('question_p50_ms'), 1)} / {fmt(row.get('question_max_ms'), 1)} "
+            f"| {fmt(row.get('question_idle_p50_ms'), 1)} |"
         )
+    lines += [
+        "",
+        "The question: the city's energy per hour over the last day "
+        f"(`{QUESTION[0]}?every=1h&start=-1d`), asked every 5 s during the load and five "
+        "times once the hub had caught up.",
+    ]
     return lines
 
 

@@ -73,6 +73,25 @@ def test_a_tiny_drain_produces_a_well_formed_report(tmp_path: Path) -> None:
     assert "| (c) | hub → DuckDB" in markdown
 
 
+def test_a_short_live_run_reports_latency_and_the_operators_question(tmp_path: Path) -> None:
+    """The live bench against a real hub: markers seen through the API, and the operator's
+    question answered during the load and once caught up, all in the report."""
+    results_dir = tmp_path / "results"
+    code = main(
+        [
+            "--only", "live", "--rates", "200", "--live-seconds", "6",
+            "--workdir", str(tmp_path / "work"), "--results-dir", str(results_dir),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    [row] = json.loads((results_dir / "latest.json").read_text())["live"]
+    assert row["status"] == "ok", row.get("note")
+    assert row["markers"] > 10 and 0 < row["p50_ms"] <= row["p99_ms"]
+    assert row["question_p50_ms"] > 0 and row["question_idle_p50_ms"] > 0
+    assert row["dead_letters"] == 0
+    assert "question p50 / max ms under load" in (results_dir / "latest.md").read_text()
+
+
 def test_the_mapping_bench_compares_adapters_that_give_the_same_points(tmp_path: Path) -> None:
     from bench.mapping import CASES, build_pairs, run_mapping
 
