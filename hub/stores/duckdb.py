@@ -67,6 +67,7 @@ from hub.rollups.plan import STATUS_MEASUREMENT, rollup_field
 from hub.rollups.routing import EXACT_FUNCTIONS
 from hub.rollups.split import cuts, whole_windows
 from hub.stores import duckdb_rollups, duckdb_steps
+from hub.stores.duckdb_sql import quote as _quote
 from hub.stores.latest import LatestIndex
 
 __all__ = ["DuckDBStore"]
@@ -144,10 +145,6 @@ class _KeyStored(Exception):
     def __init__(self, table: str) -> None:
         super().__init__(table)
         self.table = table
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -12,14 +12,11 @@ from __future__ import annotations
 from hub.geo import EARTH_RADIUS_M
 from hub.rollups.path import LATITUDE, LONGITUDE, PATH_FIXES, PATH_M_WITHIN
 from hub.rollups.plan import rollup_field
+from hub.stores.duckdb_sql import quote as _q
 
 __all__ = ["aggregates", "haversine_sql", "lag", "raw_element", "row_element"]
 
 _PREVIOUS_FIX = '"prev_path_fix"'
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def haversine_sql(lat1: str, lon1: str, lat2: str, lon2: str) -> str:

@@ -46,6 +46,7 @@ from hub.query import RESET_BELOW, AggregateQuery
 from hub.rollups.path import PATH_FIELDS, has_path
 from hub.rollups.plan import LAST_OFFSET, STATS, Rollup, rollup_field
 from hub.stores import duckdb_path, duckdb_steps
+from hub.stores.duckdb_sql import quote as _q
 
 __all__ = [
     "aggregate_sql",
@@ -59,10 +60,6 @@ __all__ = [
     "step_sql",
     "touched_sql",
 ]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def step_sql(prev: str, first: str) -> str:

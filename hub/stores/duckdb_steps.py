@@ -39,6 +39,7 @@ from collections.abc import Sequence
 
 from hub.query import AggregateQuery
 from hub.rollups.plan import Rollup, rollup_field
+from hub.stores.duckdb_sql import quote as _q
 
 __all__ = [
     "NO_STEP",
@@ -55,10 +56,6 @@ STEP_STATS = ("step", "prev_offset_ns")
 # The element of a raw reading: its step is taken by the restep pass, not composed.
 NO_STEP = "NULL::STRUCT(step DOUBLE, t BIGINT)"
 _TOUCHED = "cityhub_restep_touched"  # a column of the restep pass's own
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def step_columns(fields: Sequence[str]) -> list[str]:
