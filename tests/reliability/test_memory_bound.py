@@ -48,7 +48,8 @@ def publish_paced(publisher: Publisher, topic: str, payload: bytes, count: int) 
             try:
                 publisher.publish_all(chunk)
                 break
-            except RuntimeError:  # "The client is not currently connected"
+            except (RuntimeError, AssertionError):  # not connected, or cut off while waiting
+                # for an acknowledgement (the broker's memory_limit): send the chunk again
                 wait_until(publisher.client.is_connected, 120, message="no reconnect")
         else:
             raise AssertionError("the broker kept disconnecting the publisher")
