@@ -119,7 +119,9 @@ def test_invalid_floods_and_a_large_backlog_keep_memory_and_the_log_bounded(
         # 1 GB the hub cannot finish: the dead-letter log is on a full disk.
         disk.fill()
         large = b"y" * 1_000_000  # dead-lettered as too_large, once there is room
-        sender = threading.Thread(target=publish_paced, args=(publisher, "senml/m-2", large, BACKLOG))
+        sender = threading.Thread(
+            target=publish_paced, args=(publisher, "senml/m-2", large, BACKLOG)
+        )
         sender.start()
         wait_until(
             lambda: metric_sum(hub, 'cityhub_store_errors_total\\{part="deadletters"\\}') > 0,
