@@ -222,8 +222,9 @@ class RollupSettings(BaseModel):
 
     enabled: bool = True
     # DuckDB: how often the intervals written since are rolled up while data flows, beside the
-    # ingest (a query reading rollups rolls them up first, so this trades CPU, not freshness);
-    # 0 rolls up after every batch, inside the write.
+    # ingest (a query reading rollups rolls them up first, so this trades CPU, not freshness),
+    # at most: a costly flush spaces out the next ones, to a tenth of the time (FLUSH_DUTY in
+    # hub/stores/duckdb.py); 0 rolls up after every batch, inside the write.
     flush_s: float = Field(5.0, ge=0)
     intervals: dict[str, list[str]] = Field(
         default_factory=lambda: {

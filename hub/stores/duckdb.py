@@ -19,8 +19,9 @@ most ``limit`` rows each) under the same write lock as a batch, so a batch waits
 small delete at most, never for a whole sweep (:mod:`hub.stores.duckdb_retention`).
 
 Rollups (:mod:`hub.stores.duckdb_rollups`) are brought up to date by a thread of the store's
-every ``rollup_flush_s``, and by any query that would read a pending one, each measurement in
-a transaction that runs beside the ingest's rather than under its write lock.
+every ``rollup_flush_s`` (less often when a flush is costly: :data:`FLUSH_DUTY`), and by any
+query that would read a pending one, each measurement in a transaction that runs beside the
+ingest's rather than under its write lock.
 
 A failing disk must not break the store for good: a write that fails (full disk, failed
 checkpoint) is rolled back where DuckDB still can (a ROLLBACK that fails in turn is ignored,
@@ -36,6 +37,7 @@ import dataclasses
 import gc
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -202,6 +204,20 @@ def _series_groups(columns: dict[str, str], series_by: Sequence[str]) -> list[st
     """The expressions telling apart the series of a sum of means; a series tag the table
     lacks is "" for every point: it splits nothing."""
     return [f"COALESCE({_quote(tag)}, '')" for tag in series_by if columns.get(tag) == TAG]
+
+
+# The most of the time the background flush of the rollups takes: a flush of the default
+# rollups costs about the same whatever it recomputes (0.8 to 0.9 s on 2 cores, most of it
+# DuckDB binding the wide statements), and under a heavy drain it took that CPU from the
+# ingest every ``rollup_flush_s``. Queries do not wait for it (they read raw points where
+# rollups are pending), so a later flush costs freshness of nothing a user reads.
+FLUSH_DUTY = 0.1
+
+
+def flush_wait_s(flush_s: float, spent_s: float) -> float:
+    """The wait before the next background flush, ``flush_s`` at least: long enough that a
+    round which took ``spent_s`` keeps the flush within :data:`FLUSH_DUTY` of the time."""
+    return max(flush_s, spent_s * (1 - FLUSH_DUTY) / FLUSH_DUTY)
 
 
 class DuckDBStore:
@@ -628,14 +644,18 @@ class DuckDBStore:
         milliseconds, which inside a write held the write lock (and the live latency) that
         long. Queries flush first when what they read is pending; the flush lock is taken
         one source at a time, so that such a query waits for one source's flush at most,
-        not for every one's."""
-        while not self._closing.wait(self._rollup_flush_s):
+        not for every one's. A round that took long spaces out the next ones
+        (:func:`flush_wait_s`)."""
+        wait_s = self._rollup_flush_s
+        while not self._closing.wait(wait_s):
+            started = time.monotonic()
             for table in sorted(self._pending):
                 try:
                     with self._flush_lock:
                         self._flush_pending(only=table)
                 except Exception:  # the next round retries
                     log.exception("rollups of %s not brought up to date", table)
+            wait_s = flush_wait_s(self._rollup_flush_s, time.monotonic() - started)
 
     def _flush_rollups(self) -> bool:
         """Bring every rollup up to date with the raw points committed so far, one

@@ -22,7 +22,7 @@ from hub.points import Point
 from hub.query import AggregateQuery, Bucket, SeriesResult, SumOfMeansQuery
 from hub.rollups import RollupPlan, rollup_for
 from hub.rollups.split import split_aggregate
-from hub.stores.duckdb import DuckDBStore
+from hub.stores.duckdb import DuckDBStore, flush_wait_s
 from hub.stores.influxdb import InfluxDBStore
 from tests.conftest import fresh_database
 from tests.servers_influx import RunningServer
@@ -513,7 +513,7 @@ def test_duckdb_rolls_up_beside_a_stream_of_batches(tmp_path) -> None:
         rolled.aggregate(rng.choice(queries))
     writer.join()
     assert failures == []
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a round's wait grows with its cost (flush_wait_s)
     while rolled._pending and time.monotonic() < deadline:  # caught up without a query
         time.sleep(0.01)
     assert not rolled._pending
@@ -524,6 +524,40 @@ def test_duckdb_rolls_up_beside_a_stream_of_batches(tmp_path) -> None:
         assert rolled.aggregate(query) == raw.aggregate(query), query
     rolled.close()
     raw.close()
+
+
+def test_a_costly_background_flush_spaces_out_the_next_ones(tmp_path) -> None:
+    """A flush of the default rollups costs most of a second whatever it recomputes: the
+    background thread keeps to a tenth of the time rather than taking that from the ingest
+    every ``rollup_flush_s``, and still brings the rollups up to date."""
+    assert flush_wait_s(5.0, 0.2) == 5.0
+    assert flush_wait_s(5.0, 0.9) == pytest.approx(8.1)
+    plan = RollupPlan.from_labels({"m": LABELS})
+    store = DuckDBStore(tmp_path / "rolled.duckdb", rollups=plan, rollup_flush_s=0.01)
+    rounds: list[float] = []
+    flush = store._flush_pending
+
+    def costly(only: str | None = None) -> bool:
+        rounds.append(time.monotonic())
+        time.sleep(0.15)
+        return flush(only=only)
+
+    store._flush_pending = costly  # type: ignore[method-assign]
+    started = time.monotonic()
+    minute = 0
+    while time.monotonic() - started < 2.0:  # a batch every 20 ms: always something pending
+        assert store.write([Point("m", {"device": "d"}, {"p": 1.0}, T0 + minute * 60 * S)]) == []
+        minute += 1
+        time.sleep(0.02)
+    # 0.15 s of flush, then 1.35 s of wait: 2 rounds in 2 s (every 10 ms: about 12)
+    assert 1 <= len(rounds) <= 3, rounds
+    deadline = time.monotonic() + 10
+    while store._pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not store._pending
+    query = AggregateQuery("m", "p", "count", T0, T0 + D, every_ns=H)
+    assert sum(b.value or 0 for r in store.aggregate(query) for b in r.buckets) == minute
+    store.close()
 
 
 def test_a_duckdb_query_rolls_up_only_what_it_reads(tmp_path) -> None:
