@@ -73,6 +73,9 @@ class StoreSettings(BaseModel):
     duckdb_memory_limit: str = Field("256MB", pattern=_MEMORY_SIZE)
     # WAL size that triggers a checkpoint into the database file (DuckDB's default).
     duckdb_checkpoint_threshold: str = Field("16MB", pattern=_MEMORY_SIZE)
+    # DuckDB's worker threads; 0: DuckDB's own default, one per core. With 1, each query runs
+    # on its caller's thread only: the rollup flush no longer takes a core the ingest needs.
+    duckdb_threads: int = Field(0, ge=0)
     influx_url: str = "http://127.0.0.1:8086"
     influx_api: Literal["v2", "v1"] = "v2"
     influx_token: SecretStr | None = None

@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from pydantic import BaseModel
 
 from hub.errors import ConfigError
+from hub.points import Point
+from hub.query import AggregateQuery
 from hub.settings import Settings, load_settings
+from hub.stores import open_store
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -45,6 +49,7 @@ def test_every_setting_is_in_the_readme_table() -> None:
         ({"CITYHUB_ROLLUPS__INTERVALS": '{"m": ["15m", "40m"]}'}, "CITYHUB_ROLLUPS__INTERVALS"),
         ({"CITYHUB_INGEST__BATCH_MAX_AGE_MS": "soon"}, "CITYHUB_INGEST__BATCH_MAX_AGE_MS"),
         ({"CITYHUB_STORE__DUCKDB_MEMORY_LIMIT": "lots"}, "CITYHUB_STORE__DUCKDB_MEMORY_LIMIT"),
+        ({"CITYHUB_STORE__DUCKDB_THREADS": "-1"}, "CITYHUB_STORE__DUCKDB_THREADS"),
         ({"CITYHUB_OCPP__PORT": "-1"}, "CITYHUB_OCPP__PORT"),
         ({"CITYHUB_OCPP__TLS_CERT_FILE": "/etc/cert.pem"}, "CITYHUB_OCPP"),
         ({"CITYHUB_FEEDS": '[{"name": "metro", "url": "ftp://x"}]'}, "CITYHUB_FEEDS__0__URL"),
@@ -145,3 +150,21 @@ def test_cityhub_run_exits_with_the_setting_named(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "configuration error: CITYHUB_MQTT__PORT" in result.stderr
+
+
+@pytest.mark.parametrize("threads", [0, 1])
+def test_the_duckdb_threads_reach_the_store(tmp_path: Path, threads: int) -> None:
+    """``CITYHUB_STORE__DUCKDB_THREADS``: 0 keeps DuckDB's default (one per core), and the
+    store answers as before on the threads it was given."""
+    settings = Settings(mode="test", data_dir=tmp_path, store={"duckdb_threads": threads})  # type: ignore[arg-type]
+    store = open_store(settings, on_refused=lambda _: None)
+    default = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
+    used = store._con.execute("SELECT current_setting('threads')").fetchone()  # type: ignore[attr-defined]
+    assert used == ((threads,) if threads else default)
+    second = 1_000_000_000
+    assert (
+        store.write([Point("m", {"d": "a"}, {"p": float(n)}, n * second) for n in range(9)]) == []
+    )
+    [series] = store.aggregate(AggregateQuery("m", "p", "sum", 0, 9 * second))
+    assert series.buckets[0].value == 36.0
+    store.close()

@@ -54,6 +54,7 @@ def open_store(settings: Settings, on_refused: RefusedSink) -> Store:
             settings.duckdb_path,
             settings.store.duckdb_memory_limit,
             checkpoint_threshold=settings.store.duckdb_checkpoint_threshold,
+            threads=settings.store.duckdb_threads,
             rollups=settings.rollups.plan(),
             rollup_flush_s=settings.rollups.flush_s,
         )

@@ -231,6 +231,7 @@ class DuckDBStore:
         checkpoint_threshold: str = "16MB",
         rollups: RollupPlan | None = None,
         rollup_flush_s: float = 1.0,
+        threads: int = 0,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
@@ -238,6 +239,8 @@ class DuckDBStore:
             "memory_limit": memory_limit,
             "checkpoint_threshold": checkpoint_threshold,
         }
+        if threads:  # else DuckDB's default: one per core
+            self._config["threads"] = threads
         self._con = self._connect()
         self._write_lock = threading.Lock()
         self._generation = 0  # bumped at each reopen: thread-local cursors of older ones go
