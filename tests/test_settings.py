@@ -152,13 +152,15 @@ def test_cityhub_run_exits_with_the_setting_named(tmp_path: Path) -> None:
     assert "configuration error: CITYHUB_MQTT__PORT" in result.stderr
 
 
-@pytest.mark.parametrize("threads", [0, 1])
+@pytest.mark.parametrize("threads", [0, 1, 3])
 def test_the_duckdb_threads_reach_the_store(tmp_path: Path, threads: int) -> None:
     """``CITYHUB_STORE__DUCKDB_THREADS``: 0 keeps DuckDB's default (one per core), and the
-    store answers as before on the threads it was given."""
+    store answers as before on the threads it was given (1 and 3: one of them differs from
+    the default on any machine)."""
     settings = Settings(mode="test", data_dir=tmp_path, store={"duckdb_threads": threads})  # type: ignore[arg-type]
     store = open_store(settings, on_refused=lambda _: None)
-    default = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
+    with duckdb.connect() as plain:
+        default = plain.execute("SELECT current_setting('threads')").fetchone()
     used = store._con.execute("SELECT current_setting('threads')").fetchone()  # type: ignore[attr-defined]
     assert used == ((threads,) if threads else default)
     second = 1_000_000_000
