@@ -2,10 +2,11 @@
 
 Two views, both on the drain test's messages:
 
-- ``py-spy`` sampling the real ``cityhub run`` process during a drain (when ``py-spy`` is
-  installed: ``pip install py-spy``), samples attributed to the thread they were taken on
-  (pipeline worker, paho network loop, API) and to the functions on top of the stack (self)
-  and anywhere on it (inclusive). Import-time samples are left out.
+- ``py-spy`` sampling the real ``cityhub run`` process and its MQTT client process (a child,
+  ``hub.ingest.mqtt_process``) during a drain (when ``py-spy`` is installed: ``pip install
+  py-spy``), samples attributed to the process and the thread they were taken on (pipeline
+  worker, paho network loop, rollup flush, API...) and to the functions on top of the stack
+  (self) and anywhere on it (inclusive). Import-time samples are left out.
 - ``cProfile`` over the ingest pipeline alone, in this process: ``Pipeline.process`` on
   batches of the hub's default size into a real DuckDB file, without MQTT, which also gives
   the pipeline's own cost per message (route, parse, store, dead letters, metrics).
@@ -38,9 +39,14 @@ __all__ = ["format_costs", "pipeline_profile", "pyspy_profile", "run_profile"]
 _THREADS = (  # a frame that identifies the thread a sample was taken on, first match wins
     ("pipeline worker", "_run (hub/ingest/pipeline.py)"),
     ("paho network loop", "_thread_main (paho/mqtt/client.py)"),
+    ("hand-over to the hub", "_child.<locals>.flusher (hub/ingest/mqtt_process.py)"),
+    ("acks from the hub", "_child (hub/ingest/mqtt_process.py)"),
+    ("receiver from the MQTT process", "_receive (hub/ingest/mqtt_process.py)"),
+    ("rollup flush", "_flush_in_background (hub/stores/duckdb.py)"),
     ("spool forwarder", "_forward_loop (hub/stores/spool.py)"),
     ("API (uvicorn)", "uvicorn"),
 )
+_CHILD = "spawn_main"  # on the stacks of the MQTT client process (multiprocessing's spawn)
 _OURS = ("hub/", "adapters/", "paho/", "duckdb", "pydantic", "pyarrow", "json/", "google/")
 
 
@@ -52,7 +58,9 @@ def _thread_of(frames: Sequence[str]) -> str:
 
 
 def summarize_raw(text: str, top: int = 15) -> dict[str, Any]:
-    """Self and inclusive shares from py-spy's raw (collapsed stack) output."""
+    """Process, thread, self and inclusive shares from py-spy's raw (collapsed stack)
+    output."""
+    processes: Counter[str] = Counter()
     threads: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
@@ -66,6 +74,8 @@ def summarize_raw(text: str, top: int = 15) -> dict[str, Any]:
             continue  # start-up imports
         count = int(count_text)
         total += count
+        child = any(_CHILD in frame for frame in frames)
+        processes["MQTT client process" if child else "hub process"] += count
         threads[_thread_of(frames)] += count
         self_time[frames[-1]] += count
         for frame in set(frames):
@@ -82,6 +92,7 @@ def summarize_raw(text: str, top: int = 15) -> dict[str, Any]:
         return {"samples": 0}
     return {
         "samples": total,
+        "processes": share(processes),
         "threads": share(threads),
         "self": share(self_time),
         "inclusive": share(inclusive),
@@ -98,7 +109,7 @@ def pyspy_profile(ctx: Context, count: int) -> dict[str, Any]:
     def attach(hubs: list[HubRunner]) -> None:
         command = [
             binary, "record", "--pid", str(hubs[0].pid), "--format", "raw", "--nolineno",
-            "--rate", "250", "--nonblocking", "--output", str(output),
+            "--rate", "250", "--nonblocking", "--subprocesses", "--output", str(output),
         ]  # fmt: skip
         spies.append(
             subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
+from bench.profile import summarize_raw
 from bench.workload import Workload, marker_message
 from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
@@ -68,9 +69,15 @@ def test_a_tiny_drain_produces_a_well_formed_report(tmp_path: Path) -> None:
     # the hub stored every message and rejected none
     assert rows["c"]["dead_letters"] == 0
     assert rows["c"]["points"] >= 500
+    c = rows["c"]
+    if "main_cpu_s_per_100k" in c:  # measured when most messages came after the first poll
+        assert c["mqtt_cpu_s_per_100k"] + c["main_cpu_s_per_100k"] == pytest.approx(
+            c["cpu_s_per_100k"], abs=0.011
+        )
     markdown = (results_dir / "latest.md").read_text()
     assert "| (b) | bare paho-mqtt" in markdown
     assert "| (c) | hub → DuckDB" in markdown
+    assert "| of which MQTT process / hub process |" in markdown
 
 
 def test_a_short_live_run_reports_latency_and_the_operators_question(tmp_path: Path) -> None:
@@ -103,3 +110,39 @@ def test_the_mapping_bench_compares_adapters_that_give_the_same_points(tmp_path:
     rows = run_mapping(tmp_path / "run", messages=50, rounds=1)
     assert [r["ratio_to_hand_written"] for r in rows[::3]] == [1.0] * len(CASES)
     assert all(r["us_per_message"] > 0 for r in rows)
+
+
+def test_the_profile_attributes_samples_to_the_mqtt_process_and_its_threads() -> None:
+    # py-spy --subprocesses output (raw, collapsed stacks): the hub, then its MQTT client
+    # process under it (spawned by multiprocessing), as in a real drain's profile.
+    hub = 'process 10:"python -m hub.cli run"'
+    child = (
+        f'{hub};process 11:"python -c from multiprocessing.spawn import spawn_main; '
+        'spawn_main(tracker_fd=16, pipe_handle=18) --multiprocessing-fork"'
+    )
+    thread = "Thread._bootstrap (threading.py);Thread.run (threading.py)"
+    raw = "\n".join(
+        [
+            f"{child};{thread};Client._thread_main (paho/mqtt/client.py);"
+            "Properties.__init__ (paho/mqtt/properties.py) 30",
+            f"{child};{thread};_child.<locals>.flusher (hub/ingest/mqtt_process.py);"
+            "Connection._send (multiprocessing/connection.py) 10",
+            f"{hub};{thread};Pipeline._run (hub/ingest/pipeline.py);"
+            "DuckDBStore._insert (hub/stores/duckdb.py) 40",
+            f"{hub};{thread};DuckDBStore._flush_in_background (hub/stores/duckdb.py);"
+            "DuckDBStore._compose (hub/stores/duckdb.py) 20",
+            f"{hub};<module> (hub/cli.py);_find_and_load (<frozen importlib._bootstrap>) 99",
+        ]
+    )
+    summary = summarize_raw(raw)
+    assert summary["samples"] == 100  # the import-time samples are left out
+    assert {p["function"]: p["pct"] for p in summary["processes"]} == {
+        "hub process": 60.0,
+        "MQTT client process": 40.0,
+    }
+    assert {t["function"]: t["pct"] for t in summary["threads"]} == {
+        "pipeline worker": 40.0,
+        "paho network loop": 30.0,
+        "rollup flush": 20.0,
+        "hand-over to the hub": 10.0,
+    }
