@@ -87,6 +87,10 @@ _NAME_CHECKS_MAX = 10_000  # distinct (measurement, tag keys, field keys) combin
 # redeliveries come in runs (a restarted hub gets its unacknowledged window back), and an
 # append that fails costs its batch a second transaction. Appends are about twice as cheap.
 _MERGE_BATCHES = 100
+# Pending marks recorded since a flush's snapshot, remembered so as not to record them again:
+# past this many (a backfill touching a new interval with each point) they are forgotten,
+# which only costs recording some again.
+_RECORDED_MARKS_MAX = 200_000
 _T = TypeVar("_T")
 TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
 # A counter's step: the difference to the previous reading, or after a reset (a fall below
@@ -111,9 +115,21 @@ _AGGREGATES = {
 class _PendingMarks:
     """The intervals a batch touched, per measurement, recorded in its transaction in one
     statement (``cityhub_meta.rollup_pending``) however many tables it wrote: a statement
-    costs DuckDB about a millisecond, a tenth of a small batch's write."""
+    costs DuckDB about a millisecond, a tenth of a small batch's write.
 
-    def __init__(self) -> None:
+    A mark that a committed batch recorded since the last flush's snapshot, with a point as
+    early or earlier, is not recorded again (``recorded``: measurement → (series, interval
+    start) → earliest point): the flush recomputes the interval from that point on, so it
+    holds this batch's points too. A stream adds about one point per series per batch to
+    the same quarter of an hour, so this records one mark for dozens of batches, where each
+    batch once recorded one per point (their rows in the WAL, their cost in each write, in
+    each checkpoint and in the flush that read them back). A flush forgets a measurement's
+    marks when it takes its snapshot (:meth:`DuckDBStore._forget_marks`), and only marks of
+    a committed transaction are remembered (:meth:`committed`)."""
+
+    def __init__(self, recorded: dict[str, dict[tuple[str, int], int]]) -> None:
+        self._recorded = recorded
+        self._new: list[tuple[str, dict[tuple[str, int], int]]] = []
         self.measurements: list[str] = []
         self.series: list[str] = []
         self.buckets: list[int] = []
@@ -121,10 +137,27 @@ class _PendingMarks:
 
     def add(self, measurement: str, earliest: dict[tuple[str, int], int]) -> None:
         """``earliest``: (series, interval start) → the earliest new point in it."""
+        recorded = self._recorded.get(measurement)
+        if recorded:
+            earliest = {
+                pair: time_ns
+                for pair, time_ns in earliest.items()
+                if time_ns < recorded.get(pair, time_ns + 1)
+            }
+        self._new.append((measurement, earliest))
         self.measurements += [measurement] * len(earliest)
         self.series += [series for series, _ in earliest]
         self.buckets += [bucket for _, bucket in earliest]
         self.earliest += earliest.values()
+
+    def committed(self) -> None:
+        """Remember the marks the batch's committed transaction recorded (each is new, or
+        earlier than the one remembered). Caller holds the write lock."""
+        for measurement, earliest in self._new:
+            recorded = self._recorded.setdefault(measurement, {})
+            if len(recorded) + len(earliest) > _RECORDED_MARKS_MAX:
+                recorded.clear()
+            recorded.update(earliest)
 
     def record(self, con: duckdb.DuckDBPyConnection) -> None:
         if not self.series:
@@ -286,6 +319,8 @@ class DuckDBStore:
         self._flush_lock = threading.Lock()  # one flush at a time; taken before the write lock
         # Tables that met a stored key lately, with the batches they are still merged into.
         self._merging: dict[str, int] = {}
+        # Pending marks committed since each measurement's last flush snapshot (_PendingMarks)
+        self._recorded_marks: dict[str, dict[tuple[str, int], int]] = {}
         self._closing = threading.Event()
         self._flusher: threading.Thread | None = None
         if rollup_flush_s > 0 and (self._rollups.by_measurement or self._rollups.status):
@@ -398,6 +433,7 @@ class DuckDBStore:
             finally:
                 self._schema_seq += 1
         self._latest = LatestIndex()
+        self._recorded_marks.clear()  # the file's marks are what counts: record again
         self._broken = None
         log.warning("DuckDB file %s reopened", self._path)
 
@@ -553,7 +589,7 @@ class DuckDBStore:
         schema = {table: dict(columns) for table, columns in self._columns.items()}
         refused: list[RefusedPoint] = []
         merging = self._merging
-        marks = _PendingMarks()
+        marks = _PendingMarks(self._recorded_marks)
         con.execute("BEGIN")
         for table, rows in by_table.items():
             merge = merging.get(table, 0) > 0
@@ -577,6 +613,7 @@ class DuckDBStore:
                 self._pending.add(STATUS_MEASUREMENT)
         marks.record(con)
         self._commit(con, schema)
+        marks.committed()
         for table in by_table:  # a committed batch counts against the merging ones' budget
             if merging.get(table, 0) > 0:
                 merging[table] -= 1
@@ -705,6 +742,7 @@ class DuckDBStore:
                     "WHERE measurement = ? GROUP BY series, bucket",
                     [table],
                 )
+                self._forget_marks(table)
             low, high = con.execute(
                 "SELECT min(bucket), max(bucket) FROM touched_new"
             ).fetchone() or (None, None)
@@ -724,6 +762,12 @@ class DuckDBStore:
             if self._dirty[table] == seen:
                 self._pending_low.pop(table, None)
         return True
+
+    def _forget_marks(self, measurement: str) -> None:
+        """A flush took its snapshot of ``measurement``'s pending marks, which it deletes
+        when it commits: the next batches record theirs again (:class:`_PendingMarks`).
+        Caller holds the write lock, so no batch commits between the snapshot and this."""
+        self._recorded_marks.pop(measurement, None)
 
     def _rollups_current(self, table: str) -> bool:
         """Whether the rollups of ``table`` (or, for a rollup, its own source's) hold every
@@ -839,6 +883,7 @@ class DuckDBStore:
                 [STATUS_MEASUREMENT],
             ).fetchall():
                 touched[device].add(bucket)
+            self._forget_marks(STATUS_MEASUREMENT)
 
         def recompute(read: status_rollups.Read, write: status_rollups.Write) -> None:
             status_rollups.recompute(read, write, self._rollups.status, touched)

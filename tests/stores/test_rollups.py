@@ -415,6 +415,60 @@ def test_duckdb_rolls_up_after_a_restart_what_a_crash_left_pending(tmp_path) -> 
     raw.close()
 
 
+def test_duckdb_records_an_interval_s_mark_once_per_flush_and_a_crash_loses_none(
+    tmp_path,
+) -> None:
+    """A stream adds a point per series per batch to the same quarter of an hour: the first
+    batch records the quarter as pending, the next ones only when they bring an earlier
+    point (late data) or once a flush has taken the marks. Whatever was left pending at a
+    crash (the file closed without a flush) is rolled up on the next start, late point
+    included, and the answers are the raw ones."""
+    plan = RollupPlan.from_labels({"m": LABELS})
+    store = DuckDBStore(tmp_path / "a.duckdb", rollups=plan, rollup_flush_s=3600.0)
+    raw = DuckDBStore(tmp_path / "raw.duckdb")
+
+    def marks() -> int:
+        (count,) = store._cursor().execute(
+            "SELECT count(*) FROM cityhub_meta.rollup_pending WHERE measurement = 'm'"
+        ).fetchone() or (0,)
+        return int(count)
+
+    def batch(second: int) -> list[Point]:
+        return [
+            Point("m", {"device": device}, {"e": float(second + index)}, T0 + second * S)
+            for index, device in enumerate(("d0", "d1"))
+        ]
+
+    batches = [batch(60 + 10 * i) for i in range(30)]  # 5 minutes of one quarter
+    for each in batches:
+        assert store.write(each) == []
+    assert marks() == 2  # one per series, not one per point
+    late = batch(30)  # before every point of the quarter so far
+    assert store.write(late) == []
+    assert marks() == 4  # recorded: the flush must go back to it
+    assert store._flush_rollups()
+    assert marks() == 0
+    after_flush = batch(400)
+    assert store.write(after_flush) == []
+    assert marks() == 2  # the flush took the earlier marks: recorded again
+    store.close()  # a crash: nothing rolled up since
+
+    store = DuckDBStore(tmp_path / "a.duckdb", rollups=plan, rollup_flush_s=3600.0)
+    for each in (*batches, late, after_flush):
+        raw.write(each)
+    for function in ("count", "first", "last", "increase", "mean"):
+        query = AggregateQuery(
+            "m", "e", function, T0, T0 + D, every_ns=15 * M, group_by=("device",)
+        )  # type: ignore[arg-type]
+        assert rollup_for(query, plan, store.rollup_coverage) is not None
+        assert store.aggregate(query) == raw.aggregate(query), function
+    assert store.aggregate(AggregateQuery("m_15m", "e_count", "sum", T0, T0 + D)) == [
+        SeriesResult({}, [Bucket(T0, 64.0)])
+    ]
+    store.close()
+    raw.close()
+
+
 class _Statements:
     """A DuckDB connection that records the SQL of every statement run on it (and on the
     cursors made from it)."""
