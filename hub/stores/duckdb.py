@@ -88,9 +88,9 @@ _NAME_CHECKS_MAX = 10_000  # distinct (measurement, tag keys, field keys) combin
 # append that fails costs its batch a second transaction. Appends are about twice as cheap.
 _MERGE_BATCHES = 100
 # Pending marks recorded since a flush's snapshot, remembered so as not to record them again:
-# past this many (a backfill touching a new interval with each point) they are forgotten,
-# which only costs recording some again.
-_RECORDED_MARKS_MAX = 200_000
+# past this many in all (a backfill touching a new interval with each point) they are all
+# forgotten, which only costs recording some again (an entry holds a series key: ~100 bytes).
+_RECORDED_MARKS_MAX = 100_000
 _T = TypeVar("_T")
 TAG = "TAG"  # in-memory column kind of a tag column (VARCHAR commented 'tag' in the file)
 # A counter's step: the difference to the previous reading, or after a reset (a fall below
@@ -153,11 +153,13 @@ class _PendingMarks:
     def committed(self) -> None:
         """Remember the marks the batch's committed transaction recorded (each is new, or
         earlier than the one remembered). Caller holds the write lock."""
+        added = sum(len(earliest) for _, earliest in self._new)
+        if sum(map(len, self._recorded.values())) + added > _RECORDED_MARKS_MAX:
+            self._recorded.clear()
+            if added > _RECORDED_MARKS_MAX:
+                return
         for measurement, earliest in self._new:
-            recorded = self._recorded.setdefault(measurement, {})
-            if len(recorded) + len(earliest) > _RECORDED_MARKS_MAX:
-                recorded.clear()
-            recorded.update(earliest)
+            self._recorded.setdefault(measurement, {}).update(earliest)
 
     def record(self, con: duckdb.DuckDBPyConnection) -> None:
         if not self.series:

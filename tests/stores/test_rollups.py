@@ -22,6 +22,7 @@ from hub.points import Point
 from hub.query import AggregateQuery, Bucket, SeriesResult, SumOfMeansQuery
 from hub.rollups import RollupPlan, rollup_for
 from hub.rollups.split import split_aggregate
+from hub.stores import duckdb as duckdb_store
 from hub.stores.duckdb import DuckDBStore, flush_wait_s
 from hub.stores.influxdb import InfluxDBStore
 from tests.conftest import fresh_database
@@ -415,8 +416,12 @@ def test_duckdb_rolls_up_after_a_restart_what_a_crash_left_pending(tmp_path) -> 
     raw.close()
 
 
+def _raise_duckdb_error(*_args: object) -> None:
+    raise duckdb.IOException("injected: the flush fails after its snapshot")
+
+
 def test_duckdb_records_an_interval_s_mark_once_per_flush_and_a_crash_loses_none(
-    tmp_path,
+    tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A stream adds a point per series per batch to the same quarter of an hour: the first
     batch records the quarter as pending, the next ones only when they bring an earlier
@@ -448,13 +453,21 @@ def test_duckdb_records_an_interval_s_mark_once_per_flush_and_a_crash_loses_none
     assert marks() == 4  # recorded: the flush must go back to it
     assert store._flush_rollups()
     assert marks() == 0
-    after_flush = batch(400)
-    assert store.write(after_flush) == []
-    assert marks() == 2  # the flush took the earlier marks: recorded again
+    after_flush = [batch(400), batch(410)]
+    for each in after_flush:
+        assert store.write(each) == []
+    assert marks() == 2  # the flush took the earlier marks: recorded again, once
+    with monkeypatch.context() as patched:  # a flush that fails once it took its snapshot
+        patched.setattr(store, "_compose", _raise_duckdb_error)
+        assert not store._flush_rollups()
+    assert marks() == 2  # rolled back: still there
+    after_failure = batch(420)
+    assert store.write(after_failure) == []
+    assert marks() == 4  # the failed flush forgot them too: recorded again, which is harmless
     store.close()  # a crash: nothing rolled up since
 
     store = DuckDBStore(tmp_path / "a.duckdb", rollups=plan, rollup_flush_s=3600.0)
-    for each in (*batches, late, after_flush):
+    for each in (*batches, late, *after_flush, after_failure):
         raw.write(each)
     for function in ("count", "first", "last", "increase", "mean"):
         query = AggregateQuery(
@@ -463,10 +476,37 @@ def test_duckdb_records_an_interval_s_mark_once_per_flush_and_a_crash_loses_none
         assert rollup_for(query, plan, store.rollup_coverage) is not None
         assert store.aggregate(query) == raw.aggregate(query), function
     assert store.aggregate(AggregateQuery("m_15m", "e_count", "sum", T0, T0 + D)) == [
-        SeriesResult({}, [Bucket(T0, 64.0)])
+        SeriesResult({}, [Bucket(T0, 68.0)])
     ]
     store.close()
     raw.close()
+
+
+def test_duckdb_remembers_a_bounded_number_of_marks(tmp_path, monkeypatch) -> None:
+    """Past the bound (a backfill: a new interval at every point) the remembered marks are
+    all forgotten, and a later batch records its own again."""
+    monkeypatch.setattr(duckdb_store, "_RECORDED_MARKS_MAX", 3)
+    store = DuckDBStore(
+        tmp_path / "a.duckdb", rollups=RollupPlan.from_labels({"m": LABELS}), rollup_flush_s=3600.0
+    )
+
+    def quarter(index: int) -> list[Point]:  # one point of each of two series
+        return [
+            Point("m", {"device": device}, {"e": 1.0}, T0 + index * 15 * M + S)
+            for device in ("d0", "d1")
+        ]
+
+    def marks() -> int:
+        (count,) = store._cursor().execute(
+            "SELECT count(*) FROM cityhub_meta.rollup_pending"
+        ).fetchone() or (0,)
+        return int(count)
+
+    for index, recorded in ((0, 2), (0, 2), (1, 4), (0, 6)):
+        assert store.write(quarter(index)) == []
+        assert marks() == recorded
+        assert sum(map(len, store._recorded_marks.values())) <= 3
+    store.close()
 
 
 class _Statements:
