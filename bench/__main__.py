@@ -55,6 +55,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rates", help="live: msg/s, comma-separated (default 1000,5000,10000)")
     parser.add_argument("--live-seconds", type=float, help="live: seconds per rate (30, quick 10)")
+    parser.add_argument(
+        "--live-rounds",
+        type=int,
+        default=1,
+        help="live: runs per rate, the rates in turn; the round with the median p99 is reported",
+    )
     parser.add_argument("--meters", type=int, help="query: meters (default 2000, quick 200)")
     parser.add_argument("--readings", type=int, default=5000, help="query: readings per meter")
     parser.add_argument(
@@ -111,7 +117,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "drain" in args.stages:
             results["drain"] = run_drain(ctx, args.messages, args.consumers, args.rounds)
         if "live" in args.stages:
-            results["live"] = run_live(ctx, args.rates, args.live_seconds)
+            results["live"] = run_live(ctx, args.rates, args.live_seconds, args.live_rounds)
         if "query" in args.stages:
             try:
                 results["query"] = run_query(ctx, args.meters, args.readings, args.query_repeats)

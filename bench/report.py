@@ -88,6 +88,16 @@ def _live(rows: list[dict[str, Any]]) -> list[str]:
             f"| {fmt(row.get('question_p50_ms'), 1)} / {fmt(row.get('question_max_ms'), 1)} "
             f"| {fmt(row.get('question_idle_p50_ms'), 1)} |"
         )
+    for row in rows:
+        if row.get("rounds"):
+            each = " / ".join(
+                f"{fmt(r.get('p50_ms'), 0)}–{fmt(r.get('p99_ms'), 0)}" for r in row["rounds"]
+            )
+            lines += [
+                "",
+                f"{fmt(row['target_rate'])} msg/s in {len(row['rounds'])} rounds, p50–p99 ms "
+                f"of each: {each}; the row is the round with the median p99.",
+            ]
     lines += [
         "",
         "The question: the city's energy per hour over the last day "
