@@ -68,6 +68,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--profile-messages", type=int, help="profile: messages (default: drain's)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--device-scale",
+        type=int,
+        default=1,
+        help="devices of every family times this (1,600 in all by default): the same rate "
+        "from more devices, each slower, as a city's (see bench/workload.py)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache", help="query store cache")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
     parser.add_argument("--workdir", type=Path, help="keep brokers, hubs and logs here")
@@ -78,6 +85,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"--only: unknown stage(s) {sorted(unknown)}; choose from {STAGES}")
     args.stages = stages
+    if args.device_scale < 1:
+        parser.error("--device-scale: a whole number of 1 or more")
     args.messages = args.messages or (20_000 if args.quick else 200_000)
     args.rates = [int(r) for r in (args.rates or "1000,5000,10000").split(",")]
     args.live_seconds = args.live_seconds or (10.0 if args.quick else 30.0)
@@ -113,7 +122,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
     }
     try:
-        ctx = Context(workdir, args.cache_dir, seed=args.seed)
+        ctx = Context(workdir, args.cache_dir, seed=args.seed, device_scale=args.device_scale)
         if "drain" in args.stages:
             results["drain"] = run_drain(ctx, args.messages, args.consumers, args.rounds)
         if "live" in args.stages:

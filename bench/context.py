@@ -28,13 +28,14 @@ class Context:
     workdir: Path
     cache_dir: Path
     seed: int = 42
+    device_scale: int = 1  # Workload's
     workload: Workload = field(init=False)
     registry: Path = field(init=False)
     _messages: dict[int, list[Message]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.workload = Workload(self.seed)
+        self.workload = Workload(self.seed, device_scale=self.device_scale)
         self.registry = self.workload.write_registry(self.workdir / "registry.json")
 
     def messages(self, count: int) -> list[Message]:

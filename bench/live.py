@@ -163,6 +163,7 @@ def live_rate(ctx: Context, rate: int, duration_s: float, name: str = "") -> dic
                 [
                     sys.executable, "-m", "bench.publisher", "--port", str(broker.port),
                     "--rate", str(rate), "--duration", str(duration_s), "--seed", str(ctx.seed),
+                    "--device-scale", str(ctx.device_scale),
                 ],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip

@@ -1,6 +1,6 @@
 """Load for the live test: the benchmark's traffic at a fixed rate for a bounded time.
 
-    python -m bench.publisher --port P --rate 5000 --duration 20 [--seed 7]
+    python -m bench.publisher --port P --rate 5000 --duration 20 [--seed 7] [--device-scale 1]
 
 Messages are generated and encoded before the clock starts, then written every 10 ms as
 many as are due (QoS 1, raw socket: see :mod:`bench.wire`). Prints one JSON line with the
@@ -27,11 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, required=True, help="seconds")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--client-id", default="bench-load")
+    parser.add_argument("--device-scale", type=int, default=1, help="Workload's device_scale")
     args = parser.parse_args(argv)
 
     count = int(args.rate * args.duration)
     publisher = RawPublisher(args.port, args.client_id)
-    packets = publisher.encode(list(Workload(args.seed).messages(count)))
+    workload = Workload(args.seed, device_scale=args.device_scale)
+    packets = publisher.encode(list(workload.messages(count)))
     print("ready", file=sys.stderr, flush=True)
     started = time.perf_counter()
     sent = 0

@@ -13,7 +13,7 @@ import pytest
 
 from bench.__main__ import main
 from bench.profile import summarize_raw
-from bench.workload import Workload, marker_message
+from bench.workload import DEVICES, Workload, marker_message
 from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
 from hub.errors import Rejected
@@ -26,13 +26,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_every_generated_message_is_accepted_and_becomes_distinct_points() -> None:
-    workload = Workload(seed=3)
-    env = AdapterEnv(devices=DeviceRegistry(workload.registry()))
+@pytest.mark.parametrize("device_scale", [1, 3])
+def test_every_generated_message_is_accepted_and_becomes_distinct_points(
+    device_scale: int,
+) -> None:
+    workload = Workload(seed=3, device_scale=device_scale)
+    registry = workload.registry()
+    assert len(registry) == device_scale * sum(DEVICES.values()) + 1  # and the marker
+    env = AdapterEnv(devices=DeviceRegistry(registry))
     router = TopicRouter((a.topics, a) for a in load_adapters(None, {}, env))
     messages = [*workload.messages(2000), marker_message(1, workload.start_s * 10**9)]
     keys = set()
     adapters = set()
+    devices: set[str] = set()
     for topic, payload in messages:
         adapter = router.route(topic)
         assert adapter is not None, topic
@@ -42,7 +48,10 @@ def test_every_generated_message_is_accepted_and_becomes_distinct_points() -> No
             pytest.fail(f"{topic}: {rejected.reason} {rejected.detail}")
         adapters.add(adapter.name)
         keys.update((p.measurement, p.series, p.time_ns) for p in points)
+        devices.update(p.tags["device"] for p in points if "device" in p.tags)
     assert adapters == {"senml", "tasmota", "shelly", "ocpp", "gtfsrt"}
+    # the messages come from the scaled fleet: more devices, fewer messages each
+    assert len(devices) > 0.5 * min(len(messages), len(registry))
     assert len(keys) >= len(messages)  # no two messages collapse into the same points
 
 
