@@ -366,7 +366,9 @@ def _median_run(runs: list[Result]) -> Result:
                 median[key] = cpu[(len(cpu) - 1) // 2]
         if "cpu_s_per_100k" in median:
             median["cpu_rounds"] = [r.get("cpu_s_per_100k") for r in runs]
-    if "main_cpu_s_per_100k" in median:  # the hub's MQTT client process: the rest
+    # the hub's MQTT client process: the rest (of the two medians, which may come from
+    # different rounds: the split then adds up to the median of the whole)
+    if "main_cpu_s_per_100k" in median:
         median["mqtt_cpu_s_per_100k"] = round(
             median["cpu_s_per_100k"] - median["main_cpu_s_per_100k"], 2
         )

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
+from bench.drain import _median_run
 from bench.profile import summarize_raw
+from bench.report import _split
 from bench.workload import DEVICES, Workload, marker_message
 from hub.contracts import AdapterEnv
 from hub.devices import DeviceRegistry
@@ -168,3 +170,21 @@ def test_the_profile_attributes_samples_to_the_mqtt_process_and_its_threads() ->
         "rollup flush": 20.0,
         "hand-over to the hub": 10.0,
     }
+
+
+def test_the_drain_splits_the_hub_s_cpu_between_its_processes_round_by_median() -> None:
+    rounds = [
+        {
+            "key": "c",
+            "status": "ok",
+            "rate": rate,
+            "cpu_s_per_100k": cpu,
+            "main_cpu_s_per_100k": main,
+        }
+        for rate, cpu, main in ((900, 17.0, 9.0), (1000, 16.0, 9.5), (1100, 18.0, 10.0))
+    ]
+    row = _median_run(rounds)
+    assert row["rate"] == 1000 and row["rounds"] == [900, 1000, 1100]
+    assert row["cpu_s_per_100k"] == 17.0 and row["main_cpu_s_per_100k"] == 9.5
+    assert row["mqtt_cpu_s_per_100k"] == 7.5  # the rest of the whole
+    assert _split(row) == "7.50 / 9.50"
