@@ -78,6 +78,7 @@ log = logging.getLogger(__name__)
 
 _RESERVED = frozenset({"series", "time"})
 _EVER = -(2**62)  # "since the beginning": the coverage of a rollup made with its table
+_NEVER = 2**62  # "from no instant on": a rollup whose steps were never recorded
 _SQL_TYPE = {float: "DOUBLE", bool: "BOOLEAN", str: "VARCHAR"}
 _ARROW_TYPE = {"DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.string()}
 _KIND = {"DOUBLE": "float", "BOOLEAN": "bool", "VARCHAR": "str"}
@@ -996,7 +997,9 @@ class DuckDBStore:
     ) -> None:
         """Rewrite the finest rollup's rows of the temporary table ``touched`` from ``table``,
         with the stored rows whose steps they change (:mod:`hub.stores.duckdb_steps`), then
-        each coarser one's holding those from the finer."""
+        each coarser one's holding those from the finer (from the finer rows' stored steps
+        where they hold: every row of those intervals is current once the finest are
+        restepped)."""
         columns = schema[table]
         fields = [c for c, kind in columns.items() if kind == "DOUBLE"]
         tags = [c for c, kind in columns.items() if kind == TAG]
@@ -1015,8 +1018,11 @@ class DuckDBStore:
             ).fetchone() or (None, None, None)
             if low is None:
                 return
+            steps_held = self._steps_since.get(source, _NEVER) <= low
             con.execute(
-                duckdb_rollups.compose_sql(rollup, source, source_is_raw, fields, tags, touched),
+                duckdb_rollups.compose_sql(
+                    rollup, source, source_is_raw, fields, tags, touched, source_steps=steps_held
+                ),
                 [low_after, high + rollup.interval_ns, low, high],
             )
             if not index:

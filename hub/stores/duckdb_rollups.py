@@ -15,7 +15,8 @@ the measurement, finest first:
    all its raw points. Either way the row is rewritten whole, so the result is the same as a
    recomputation and a redelivery is a no-op;
 3. a coarser rollup recomputes the intervals containing the touched ones from the finer
-   rollup's rows (at most 24 hours of a day, 4 quarters of an hour).
+   rollup's rows (at most 24 hours of a day, 4 quarters of an hour), taking the counter
+   steps between them from the steps those rows store (below) where they hold.
 
 Combining is one rule for every source: a raw point is an *element* with count 1, sum, min,
 max, first and last its value and no increase within; a rollup row is an element too. The
@@ -113,12 +114,21 @@ def compose_sql(
     fields: Sequence[str],
     tags: Sequence[str],
     touched: str = "touched",
+    *,
+    source_steps: bool = False,
 ) -> str:
     """The temporary table ``composed``: the target's rows of the ``touched`` pairs
     (series, bucket, keep_row, after_ns) from their elements: ``source``'s rows in
     ``(after_ns, bucket + interval)`` (raw points, or a finer rollup's rows), plus the stored
     row where ``keep_row``. Parameters: the lowest ``after_ns`` and highest bucket end (so
-    DuckDB skips the row groups outside), then the lowest and highest bucket."""
+    DuckDB skips the row groups outside), then the lowest and highest bucket.
+
+    The counter steps between an interval's elements are taken with a window function
+    (``lag`` of each field's last reading), unless ``source_steps``: the source is a finer
+    rollup whose rows in range hold current steps (:mod:`hub.stores.duckdb_steps`). Then an
+    element's stored step is the step from its predecessor in the interval exactly when its
+    previous reading lies inside the interval (the first element's lies before it), and the
+    sum needs no window: the same rows, 15 % faster for the bench's hours and days."""
     interval = target.interval_ns
     tag_cols = [_q(t) for t in tags]
     if source_is_raw:
@@ -145,14 +155,25 @@ def compose_sql(
         )
         stored.append(duckdb_path.row_element("o"))
     select_tags = "".join(f"s.{c}, " for c in tag_cols)
+    source_steps = source_steps and not source_is_raw
     lags = "".join(
         f", lag({_q(rollup_field(f, 'last'))} IGNORE NULLS) OVER w AS {_q('prev_' + f)}"
         for f in fields
+        if not source_steps
     ) + (duckdb_path.lag() if has_path(fields) else "")
+    window = " WINDOW w AS (PARTITION BY series, bucket ORDER BY t)" if lags else ""
     aggregates = duckdb_path.aggregates() if has_path(fields) else []
     for f in fields:
         c = {stat: _q(rollup_field(f, stat)) for stat in STATS}
         first_t, last_t = _q(f + "_first_t"), _q(f + "_last_t")
+        if source_steps:  # the steps from a reading inside the interval
+            prev = _q(f + "_prev")
+            steps = (
+                f"sum(struct_extract({prev}, 'step')) "
+                f"FILTER (WHERE struct_extract({prev}, 't') >= bucket)"
+            )
+        else:
+            steps = f"sum({step_sql(_q('prev_' + f), c['first'])})"
         aggregates += [
             f"sum({c['count']}) AS {c['count']}",
             f"sum({c['sum']}) AS {c['sum']}",
@@ -160,8 +181,7 @@ def compose_sql(
             f"max({c['max']}) AS {c['max']}",
             f"arg_min({c['first']}, {first_t}) AS {c['first']}",
             f"arg_max({c['last']}, {last_t}) AS {c['last']}",
-            f"sum({c['increase_within']}) + "
-            f"COALESCE(sum({step_sql(_q('prev_' + f), c['first'])}), 0) AS {c['increase_within']}",
+            f"sum({c['increase_within']}) + COALESCE({steps}, 0) AS {c['increase_within']}",
             f"(min({first_t}) - bucket)::DOUBLE AS {c['first_offset_ns']}",
             f"(max({last_t}) - bucket)::DOUBLE AS {c['last_offset_ns']}",
             *duckdb_steps.prev_aggregates(f),
@@ -183,8 +203,7 @@ def compose_sql(
               ON o.series = k.series AND o.time = make_timestamp_ns(k.bucket) AND k.keep_row
             WHERE o.time >= make_timestamp_ns(?) AND o.time <= make_timestamp_ns(?)
         ), ordered AS (
-            SELECT *{lags} FROM elements
-            WINDOW w AS (PARTITION BY series, bucket ORDER BY t)
+            SELECT *{lags} FROM elements{window}
         )
         SELECT series, make_timestamp_ns(bucket) AS time,
                {"".join(f"any_value({c}) AS {c}, " for c in tag_cols)}

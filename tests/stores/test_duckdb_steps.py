@@ -128,13 +128,16 @@ def test_a_redelivery_with_another_value_changes_the_next_intervals_step(
 def test_a_file_older_than_stored_steps_answers_until_rebuilt(tmp_path: Path) -> None:
     """Rollup tables without the step columns (a file from before them): they are added on
     the next flush, but ``increase`` takes the previous interval's last reading with a
-    window function until ``rebuild_rollups`` has restepped every row."""
+    window function until ``rebuild_rollups`` has restepped every row. Meanwhile the flush
+    composes the hours and the day that hold rows of both kinds with the window function
+    too (the older rows' steps are NULL)."""
     path = tmp_path / "old.duckdb"
     points = [reading(T0 + m * 10 * M, 1000 + m * (m % 5)) for m in range(3 * 24 * 6)]
     raw = DuckDBStore(tmp_path / "raw.duckdb")
     raw.write(points)
     store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
-    store.write(points[: len(points) // 2])
+    split = len(points) // 2 + 2  # 36 h 20 min in: an hour and a day of both kinds
+    store.write(points[:split])
     store.close()
     con = duckdb.connect(str(path))  # what the file was before stored steps
     for label in ("15m", "1h", "1d"):
@@ -143,15 +146,19 @@ def test_a_file_older_than_stored_steps_answers_until_rebuilt(tmp_path: Path) ->
     con.execute("DROP TABLE cityhub_meta.rollup_steps")
     con.close()
     store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
-    store.write(points[len(points) // 2 :])  # adds the columns: NULL in the rows before
-    query = AggregateQuery("m", "e", "increase", T0 + D, T0 + 3 * D, every_ns=H)
-    expected: list[SeriesResult] = raw.aggregate(query)
-    assert rollup_for(query, PLAN, store.rollup_coverage) is not None
-    assert not store._steps_hold(PLAN.of("m")[1], query)
-    assert store.aggregate(query) == expected
+    store.write(points[split:])  # adds the columns: NULL in the rows before
+    hourly = AggregateQuery("m", "e", "increase", T0 + D, T0 + 3 * D, every_ns=H)
+    daily = AggregateQuery("m", "e", "increase", T0, T0 + 3 * D, every_ns=D)
+    checks = [(hourly, PLAN.of("m")[1]), (daily, PLAN.of("m")[2])]
+    expected: list[list[SeriesResult]] = [raw.aggregate(query) for query, _ in checks]
+    for (query, rollup), answer in zip(checks, expected, strict=True):
+        assert rollup_for(query, PLAN, store.rollup_coverage) == rollup
+        assert not store._steps_hold(rollup, query)
+        assert store.aggregate(query) == answer
     store.rebuild_rollups(T0)
-    assert store._steps_hold(PLAN.of("m")[1], query)
-    assert store.aggregate(query) == expected
-    assert sum(bucket.value for bucket in expected[0].buckets) > 0
+    for (query, rollup), answer in zip(checks, expected, strict=True):
+        assert store._steps_hold(rollup, query)
+        assert store.aggregate(query) == answer
+        assert sum(bucket.value for bucket in answer[0].buckets) > 0
     store.close()
     raw.close()
