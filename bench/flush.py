@@ -93,7 +93,13 @@ class _Record:
             )
 
 
-def run(workdir: Path, device_scale: int, rounds: int, messages: int) -> dict[str, Any]:
+def run(
+    workdir: Path,
+    device_scale: int,
+    rounds: int,
+    messages: int,
+    checkpoint_threshold: str = "16MB",
+) -> dict[str, Any]:
     from hub.contracts import AdapterEnv
     from hub.deadletters import DeadLetterLog
     from hub.devices import DeviceRegistry
@@ -114,7 +120,9 @@ def run(workdir: Path, device_scale: int, rounds: int, messages: int) -> dict[st
     record = _Record(path.with_name(path.name + ".wal"))
     # no background flush: one per round, below
     plan = RollupSettings().plan()
-    store = DuckDBStore(path, rollups=plan, rollup_flush_s=1e9)
+    store = DuckDBStore(
+        path, checkpoint_threshold=checkpoint_threshold, rollups=plan, rollup_flush_s=1e9
+    )
     letters = DeadLetterLog(workdir / "deadletters.sqlite")
     env = AdapterEnv(devices=DeviceRegistry(workload.registry()))
     router = TopicRouter((adapter.topics, adapter) for adapter in load_adapters(None, {}, env))
@@ -165,6 +173,7 @@ def run(workdir: Path, device_scale: int, rounds: int, messages: int) -> dict[st
     )
     return {
         "device_scale": device_scale,
+        "checkpoint_threshold": checkpoint_threshold,
         "devices": sum(len(members) for members in workload.devices.values()),
         "rounds": rounds,
         "messages_per_round": messages,
@@ -178,20 +187,22 @@ def run(workdir: Path, device_scale: int, rounds: int, messages: int) -> dict[st
 
 def report(results: dict[str, Any]) -> str:
     checkpoints = sum(c["checkpoint"] for c in results["commits"])
+    commit_total = round(sum(c["ms"] for c in results["commits"]))
     commit_ms = ", ".join(
         f"{c['ms']:.0f}{' (checkpoint)' if c['checkpoint'] else ''}" for c in results["commits"]
     )
     lines = [
         f"# Rollup flush, statement by statement (device scale {results['device_scale']}: "
-        f"{results['devices']:,} devices)",
+        f"{results['devices']:,} devices; checkpoint threshold "
+        f"{results['checkpoint_threshold']})",
         "",
         f"{results['messages_per_round']:,} messages of the bench's mix per round, one flush "
         f"after each; {results['rounds'] - 1} rounds measured (the first left out). Flush "
         f"of every measurement but the status rollups: median {results['flush_ms_median']:,} ms "
         f"({', '.join(f'{ms:,}' for ms in results['flush_ms'])}).",
         "",
-        f"Commits: {len(results['commits'])}, {checkpoints} of them emptied the WAL (a "
-        f"checkpoint); ms: {commit_ms}.",
+        f"Commits: {len(results['commits'])} (in all {commit_total:,} ms), {checkpoints} of "
+        f"them emptied the WAL (a checkpoint); ms: {commit_ms}.",
         "",
         "| statement | ms per round | runs per round |",
         "|---|---:|---:|",
@@ -207,13 +218,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device-scale", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--messages", type=int, default=25_000, help="per round")
+    parser.add_argument(
+        "--checkpoint-threshold",
+        default="16MB",
+        help="DuckDB's (CITYHUB_STORE__DUCKDB_CHECKPOINT_THRESHOLD; default 16MB)",
+    )
     parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "flush")
     args = parser.parse_args(argv)
     if args.rounds < 2:
         parser.error("--rounds must be at least 2 (the first round is not measured)")
     folder = Path(tempfile.mkdtemp(prefix="cityhub-bench-flush-"))
     try:
-        results = run(folder, args.device_scale, args.rounds, args.messages)
+        results = run(
+            folder, args.device_scale, args.rounds, args.messages, args.checkpoint_threshold
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     args.results_dir.mkdir(parents=True, exist_ok=True)
