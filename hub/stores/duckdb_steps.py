@@ -17,8 +17,9 @@ coarser row's step is that of its first finer row holding ``f`` (composed by
 :func:`hub.stores.duckdb_rollups.compose_sql`). A point that lands in an interval changes the
 previous reading of the *next* interval holding each field, so after the finest rows of the
 pending intervals are composed, :func:`restep_sql` recomputes the steps of, per series:
-the composed rows (unless every one only appended to a stored row and nothing is stored after
-them: then each keeps its stored step), and every stored row whose previous reading of some
+the composed rows (unless every one only appended to a stored row, bringing no field that row
+did not hold, and nothing is stored after them: then each keeps its stored step), and every
+stored row whose previous reading of some
 field lies in a composed row. It reads the finest rows from the start of the coarsest interval
 holding the series' first pending one up to the first reading of every field after the
 coarsest interval holding its last (found in the coarsest rollup), and takes the previous
@@ -96,6 +97,9 @@ def restep_sql(
     table, coarse = _q(finest.name), _q(coarsest.name)
     c = coarsest.interval_ns
     col = {(f, stat): _q(rollup_field(f, stat)) for f in fields for stat in _ALL}
+    gained = " OR ".join(
+        f"(r.{col[f, 'count']} IS NULL AND n.{col[f, 'count']} IS NOT NULL)" for f in fields
+    )
     firsts = ", ".join(
         f"min(epoch_ns(k.time) + k.{col[f, 'first_offset_ns']}::BIGINT)" for f in fields
     )
@@ -116,6 +120,12 @@ def restep_sql(
                 SELECT series, time FROM {coarse} WHERE time >= make_timestamp_ns($next)
             ) k ON k.series = s.series AND k.time >= make_timestamp_ns(s.low - s.low % {c} + {c})
             WHERE s.kept
+            UNION  -- an append that brought a field its stored row did not hold: its first
+            SELECT n.series FROM composed n JOIN (  -- reading of it needs a step
+                SELECT * FROM {table}
+                WHERE time >= make_timestamp_ns($low) AND time < make_timestamp_ns($beyond)
+            ) r ON r.series = n.series AND r.time = n.time
+            WHERE {gained}
         ), wanted AS (
             SELECT series, low - low % {c} AS from_ns, high - high % {c} + {c} AS beyond_ns
             FROM spans WHERE NOT kept OR series IN (SELECT series FROM later)

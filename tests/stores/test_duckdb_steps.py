@@ -111,6 +111,33 @@ def test_a_late_point_in_the_same_quarter_and_the_next_one(
     every_window(stores)
 
 
+def test_an_append_that_brings_a_field_its_quarter_did_not_hold(
+    stores: tuple[DuckDBStore, DuckDBStore],
+) -> None:
+    """Meters that send their fields in separate messages (a bus fix without an odometer, then
+    one with it): the quarter 00:15 holds only ``a`` until a point with only ``b`` is
+    appended after its last reading, with nothing stored after it. The row keeps its step of
+    ``a``, and gets one of ``b``, from 00:05: the hour and the day count it (found by a
+    helper's review; both counted 10 where raw points give 30)."""
+
+    def point(at_ns: int, **fields: float) -> Point:
+        return Point("m", {"device": "d1"}, fields, at_ns)
+
+    write(stores, [point(T0 + 1 * M, a=1.0, b=100.0), point(T0 + 5 * M, a=2.0, b=110.0)])
+    write(stores, [point(T0 + 16 * M, a=3.0)])
+    write(stores, [point(T0 + 20 * M, b=130.0)])
+    rolled, raw = stores
+    for every, windows in ((15 * M, [10.0, 20.0]), (H, [30.0]), (D, [30.0])):
+        query = AggregateQuery("m", "b", "increase", T0, T0 + D, every_ns=every)
+        assert rollup_for(query, PLAN, rolled.rollup_coverage) is not None
+        answer = rolled.aggregate(query)
+        assert answer == raw.aggregate(query)
+        assert [bucket.value for bucket in answer[0].buckets] == windows
+    for every in (15 * M, H, D):  # and ``a`` as raw points give it
+        query = AggregateQuery("m", "a", "increase", T0, T0 + D, every_ns=every)
+        assert rolled.aggregate(query) == raw.aggregate(query)
+
+
 def test_a_redelivery_with_another_value_changes_the_next_intervals_step(
     stores: tuple[DuckDBStore, DuckDBStore],
 ) -> None:
@@ -160,5 +187,44 @@ def test_a_file_older_than_stored_steps_answers_until_rebuilt(tmp_path: Path) ->
         assert store._steps_hold(rollup, query)
         assert store.aggregate(query) == answer
         assert sum(bucket.value for bucket in answer[0].buckets) > 0
+    store.close()
+    raw.close()
+
+
+def test_a_rebuild_past_the_raw_retention_claims_steps_only_where_it_restepped(
+    tmp_path: Path,
+) -> None:
+    """A file older than stored steps whose first day of raw points retention deleted: the
+    rebuild from that day restepped only the days with raw points, so the first day's rows
+    (their steps NULL) are not read as if they held steps, not even after a late point
+    into it rolls its hour and day up again (found by a helper's review: the day counted
+    357 where raw points give 429)."""
+    path = tmp_path / "old.duckdb"
+    points = [reading(T0 + m * 10 * M, 1000 + 3 * m) for m in range(3 * 24 * 6)]
+    late = reading(T0 + 10 * H + 24 * M, 1187)  # between 10:20 (1186) and 10:30 (1189)
+    store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
+    store.write(points)
+    store.close()
+    con = duckdb.connect(str(path))  # what the file was before stored steps
+    for label in ("15m", "1h", "1d"):
+        con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_step")
+        con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_prev_offset_ns")
+    con.execute("DROP TABLE cityhub_meta.rollup_steps")
+    con.close()
+    store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
+    store.write([reading(T0 + 3 * D + M, 2000)])  # adds the columns: NULL in the rows before
+    while store.delete_before("m", T0 + D, 1000) == 1000:  # retention: the first day's raw
+        pass
+    store.rebuild_rollups(T0)
+    assert store._steps_since == {rollup.name: T0 + D for rollup in PLAN.of("m")}
+    store.write([late])
+    raw = DuckDBStore(tmp_path / "raw.duckdb")
+    raw.write([*points, late, reading(T0 + 3 * D + M, 2000)])
+    for every in (H, D):
+        query = AggregateQuery("m", "e", "increase", T0, T0 + D, every_ns=every)
+        assert rollup_for(query, PLAN, store.rollup_coverage) is not None
+        assert store.aggregate(query) == raw.aggregate(query)
+    (day,) = raw.aggregate(AggregateQuery("m", "e", "increase", T0, T0 + D, every_ns=D))
+    assert [bucket.value for bucket in day.buckets] == [429.0]
     store.close()
     raw.close()
