@@ -99,18 +99,22 @@ def _counter(previous: int) -> st.SearchStrategy[int]:
 @st.composite
 def readings(draw: st.DrawFn, run: str) -> list[Point]:
     """Up to three meters (two in one building, one without a building tag), read at
-    distinct seconds from a day before ``T0`` to two days after it."""
+    distinct seconds from a day before ``T0`` to two days after it, or in its first two
+    hours (several readings of a meter in a quarter)."""
     count = draw(st.integers(1, 60))
-    seconds = draw(
-        st.lists(st.integers(-86_400, 2 * 86_400), min_size=count, max_size=count, unique=True)
-    )
+    low, high = draw(st.sampled_from([(-86_400, 2 * 86_400), (0, 7_200)]))  # or dense: 2 h
+    seconds = draw(st.lists(st.integers(low, high), min_size=count, max_size=count, unique=True))
     devices = draw(st.lists(st.sampled_from(["d0", "d1", "d2"]), min_size=count, max_size=count))
     counters: dict[str, int] = {}
     points = []
     for second, device in sorted(zip(seconds, devices, strict=True)):
-        counters[device] = draw(_counter(counters[device])) if device in counters else 1000
-        fields: dict[str, float] = {"e": float(counters[device])}
-        if draw(st.booleans()) or len(fields) == 0:
+        # each reading holds ``e``, ``p`` or both (a meter that sends them apart)
+        held = draw(st.sampled_from(["e", "p", "ep", "ep"]))
+        fields: dict[str, float] = {}
+        if "e" in held:
+            counters[device] = draw(_counter(counters[device])) if device in counters else 1000
+            fields["e"] = float(counters[device])
+        if "p" in held:
             fields["p"] = draw(st.integers(0, 4000)) / 4
         tags = {"run": run, "device": device} | ({} if device == "d2" else {"building": "b0"})
         points.append(Point("m", tags, fields, T0 + second * S))
@@ -129,17 +133,18 @@ def batches(draw: st.DrawFn, points: list[Point]) -> list[list[Point]]:
 
 
 @st.composite
-def queries(draw: st.DrawFn, run: str) -> AggregateQuery:
+def queries(draw: st.DrawFn, run: str, last_hour: int = 36) -> AggregateQuery:
     """An aggregate over whole hours (a rollup answers it) or over a range cut inside a quarter
-    (cut into pieces: the ragged edge from raw points, the rest from rollups)."""
+    (cut into pieces: the ragged edge from raw points, the rest from rollups), starting at
+    ``last_hour`` after ``T0`` at the latest."""
     function = draw(st.sampled_from(FUNCTIONS))
-    start = T0 + draw(st.integers(0, 36)) * H
+    start = T0 + draw(st.integers(0, last_hour)) * H
     end = start + draw(st.integers(1, 30)) * H
     if draw(st.booleans()):  # not aligned: from raw points
         start += draw(st.integers(1, 59).filter(lambda minute: minute % 15)) * M
     return AggregateQuery(
         "m",
-        "e" if function == "increase" or draw(st.booleans()) else "p",
+        draw(st.sampled_from(["e", "p"])),
         function,  # type: ignore[arg-type]
         start,
         end,
@@ -169,8 +174,9 @@ def test_rollups_answer_what_raw_points_answer(
         assert rolled.aggregate(
             AggregateQuery(f"m_{label}", "e_count", "sum", *span, where=where)
         ) == raw.aggregate(AggregateQuery("m", "e", "count", *span, where=where))
+    dense = all(point.time_ns < T0 + 2 * H for point in points)
     for _ in range(6):
-        query = data.draw(queries(run))
+        query = data.draw(queries(run, 1 if dense else 36))
         aligned = query.start_ns % (15 * M) == 0
         assert (rollup_for(query, PLAN, rollup_name(rolled)) is not None) == aligned
         if not aligned and query.end_ns - query.start_ns > 15 * M and query.function != "increase":
@@ -715,8 +721,9 @@ def test_duckdb_answers_beside_pending_rollups_what_raw_points_answer(
             assert store.write(batch) == []
         if batch is done:
             assert rolled._flush_rollups()
+    dense = all(point.time_ns < T0 + 2 * H for point in points)
     for _ in range(6):
-        query = data.draw(queries(run))
+        query = data.draw(queries(run, 1 if dense else 36))
         cut = rolled._before_pending("m", query.start_ns, query.end_ns, query.every_ns)
         assert rolled.aggregate(query) == raw.aggregate(query), query
         if cut is not None:
