@@ -152,6 +152,21 @@ def test_a_redelivery_with_another_value_changes_the_next_intervals_step(
     every_window(stores)
 
 
+def older_than_stored_steps(path: Path, points: list[Point]) -> DuckDBStore:
+    """A store on a file holding ``points`` and their rollups as it was before stored steps
+    (no step columns: its next write adds them, NULL in the rows before)."""
+    store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
+    store.write(points)
+    store.close()
+    con = duckdb.connect(str(path))
+    for label in ("15m", "1h", "1d"):
+        con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_step")
+        con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_prev_offset_ns")
+    con.execute("DROP TABLE cityhub_meta.rollup_steps")
+    con.close()
+    return DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
+
+
 def test_a_file_older_than_stored_steps_answers_until_rebuilt(tmp_path: Path) -> None:
     """Rollup tables without the step columns (a file from before them): they are added on
     the next flush, but ``increase`` takes the previous interval's last reading with a
@@ -162,17 +177,8 @@ def test_a_file_older_than_stored_steps_answers_until_rebuilt(tmp_path: Path) ->
     points = [reading(T0 + m * 10 * M, 1000 + m * (m % 5)) for m in range(3 * 24 * 6)]
     raw = DuckDBStore(tmp_path / "raw.duckdb")
     raw.write(points)
-    store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
     split = len(points) // 2 + 2  # 36 h 20 min in: an hour and a day of both kinds
-    store.write(points[:split])
-    store.close()
-    con = duckdb.connect(str(path))  # what the file was before stored steps
-    for label in ("15m", "1h", "1d"):
-        con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_step")
-        con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_prev_offset_ns")
-    con.execute("DROP TABLE cityhub_meta.rollup_steps")
-    con.close()
-    store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
+    store = older_than_stored_steps(path, points[:split])
     store.write(points[split:])  # adds the columns: NULL in the rows before
     hourly = AggregateQuery("m", "e", "increase", T0 + D, T0 + 3 * D, every_ns=H)
     daily = AggregateQuery("m", "e", "increase", T0, T0 + 3 * D, every_ns=D)
@@ -202,16 +208,7 @@ def test_a_rebuild_past_the_raw_retention_claims_steps_only_where_it_restepped(
     path = tmp_path / "old.duckdb"
     points = [reading(T0 + m * 10 * M, 1000 + 3 * m) for m in range(3 * 24 * 6)]
     late = reading(T0 + 10 * H + 24 * M, 1187)  # between 10:20 (1186) and 10:30 (1189)
-    store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
-    store.write(points)
-    store.close()
-    con = duckdb.connect(str(path))  # what the file was before stored steps
-    for label in ("15m", "1h", "1d"):
-        con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_step")
-        con.execute(f"ALTER TABLE m_{label} DROP COLUMN e_prev_offset_ns")
-    con.execute("DROP TABLE cityhub_meta.rollup_steps")
-    con.close()
-    store = DuckDBStore(path, rollups=PLAN, rollup_flush_s=0.0)
+    store = older_than_stored_steps(path, points)
     store.write([reading(T0 + 3 * D + M, 2000)])  # adds the columns: NULL in the rows before
     while store.delete_before("m", T0 + D, 1000) == 1000:  # retention: the first day's raw
         pass
