@@ -816,15 +816,16 @@ class DuckDBStore:
                     self._rebuild_chunk(measurement, rollups, low, low + chunk)
                 if progress:
                     progress(measurement, done + 1, total)
-            # the rows restepped: those of the coarsest intervals from the first with raw
-            # points on (a file older than stored steps keeps none in the ones before, whose
-            # raw points retention deleted)
-            (first,) = self._cursor().execute(
-                f"SELECT epoch_ns(min(time)) FROM {_quote(measurement)} "
-                "WHERE time >= make_timestamp_ns(?)",
-                [start],
-            ).fetchone() or (None,)
-            restepped = _NEVER if first is None else first - first % chunk
+            restepped = _NEVER if measurement == STATUS_MEASUREMENT else start
+            if restepped != _NEVER:  # from the first coarsest interval with raw points on:
+                # a file older than stored steps keeps none in those before, whose raw points
+                # retention deleted
+                (first,) = self._cursor().execute(
+                    f"SELECT epoch_ns(min(time)) FROM {_quote(measurement)} "
+                    "WHERE time >= make_timestamp_ns(?)",
+                    [start],
+                ).fetchone() or (None,)
+                restepped = _NEVER if first is None else first - first % chunk
             with self._write_lock:
                 con = self._cursor()
                 for rollup in rollups:
@@ -832,7 +833,7 @@ class DuckDBStore:
                     self._set_coverage(con, rollup, since)
                     self._covered[rollup.name] = since
                     steps = min(self._steps_since.get(rollup.name, _NEVER), restepped)
-                    if measurement != STATUS_MEASUREMENT and steps != _NEVER:
+                    if steps != _NEVER:
                         self._set_steps_since(con, rollup, steps)
         return dict(self._covered)
 

@@ -16,22 +16,21 @@ range always is).
 coarser row's step is that of its first finer row holding ``f`` (composed by
 :func:`hub.stores.duckdb_rollups.compose_sql`). A point that lands in an interval changes the
 previous reading of the *next* interval holding each field, so after the finest rows of the
-pending intervals are composed, :func:`restep_sql` recomputes the steps of, per series:
-the composed rows (unless every one only appended to a stored row, bringing no field that row
-did not hold, and nothing is stored after them: then each keeps its stored step), and every
-stored row whose previous reading of some
-field lies in a composed row. It reads the finest rows from the start of the coarsest interval
-holding the series' first pending one up to the first reading of every field after the
-coarsest interval holding its last (found in the coarsest rollup), and takes the previous
-reading of the first of them from the coarsest rollup's rows before: none of those rows is
-pending, so they are current. The restepped stored rows join ``composed``, so the coarser
-rollups recompute the intervals holding them.
+pending intervals are composed, :func:`restep_sql` recomputes the steps of, per series: the
+composed rows (unless every one only appended to a stored row, bringing no field that row did
+not hold, and nothing is stored after them: then each keeps its stored step), and every stored
+row whose previous reading of some field lies in a composed row. It reads the finest rows from
+the start of the coarsest interval holding the series' first pending one up to the first reading
+of every field after the coarsest interval holding its last (found in the coarsest rollup), and
+takes the previous reading of the first of them from the coarsest rollup's rows before: none of
+those rows is pending, so they are current. The restepped stored rows join ``composed``, so the
+coarser rollups recompute the intervals holding them.
 
-Files whose rollups predate these columns get them (NULL) on their first flush; a rollup's
-steps are read only from ``cityhub_meta.rollup_steps.since_ns`` on (a new rollup: always;
-``cityhub rollups rebuild`` sets it to where it started), else ``increase`` takes the previous
-interval's ``f_last`` with a window function, as before (:func:`hub.stores.duckdb_rollups.
-aggregate_sql`).
+Files whose rollups predate these columns get them (NULL) on their first flush; a rollup's steps
+are read only from ``cityhub_meta.rollup_steps.since_ns`` on (a new rollup: always;
+``cityhub rollups rebuild`` sets it to the first coarsest interval with raw points from where it
+started), else ``increase`` takes the previous interval's ``f_last`` with a window function, as
+before (:func:`hub.stores.duckdb_rollups.aggregate_sql`).
 """
 
 from __future__ import annotations

@@ -118,7 +118,8 @@ def test_an_append_that_brings_a_field_its_quarter_did_not_hold(
     one with it): the quarter 00:15 holds only ``a`` until a point with only ``b`` is
     appended after its last reading, with nothing stored after it. The row keeps its step of
     ``a``, and gets one of ``b``, from 00:05: the hour and the day count it (found by a
-    helper's review; both counted 10 where raw points give 30)."""
+    helper's review: the quarter counted 0 where raw points give 20, the hour and the day
+    10 where they give 30)."""
 
     def point(at_ns: int, **fields: float) -> Point:
         return Point("m", {"device": "d1"}, fields, at_ns)
